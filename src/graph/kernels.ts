@@ -1,0 +1,185 @@
+/**
+ * Sparse kernels on typed arrays: the products and reductions behind
+ * `propagate`. Everything here works on raw CSR arrays (rows are
+ * destinations) and row-major float32 dense matrices, so the same kernels
+ * serve sparse graphs, their transposes and blocks of affinity graphs.
+ *
+ * Float32 arithmetic is rounded exactly as C's `float` does it (every
+ * product and sum through `Math.fround`), so these reference loops and any
+ * faster implementation (native addon, worker threads) that keeps the same
+ * order of operations give bit-identical results.
+ */
+
+/** A CSR matrix by rows; `weights` null means every entry is 1. */
+export interface CSR {
+  readonly rowPtr: Int32Array;
+  readonly colIdx: Int32Array;
+  readonly weights: Float32Array | null;
+}
+
+/** Number of rows of a CSR matrix. */
+export function csrRows(csr: CSR): number {
+  return csr.rowPtr.length - 1;
+}
+
+/**
+ * Sparse × dense product `out = A · X`: `out[i, :] = Σ_e w_e X[col_e, :]`
+ * over the entries e of row i, in CSR order. `x` is row-major with `d`
+ * columns; `out` (rows × d) is allocated when not given and is overwritten.
+ */
+export function spmm(
+  csr: CSR,
+  x: Float32Array,
+  d: number,
+  out?: Float32Array,
+): Float32Array {
+  const rows = csrRows(csr);
+  const o = out ?? new Float32Array(rows * d);
+  spmmRows(csr, x, d, o, 0, rows);
+  return o;
+}
+
+/**
+ * The rows `[rowStart, rowEnd)` of {@link spmm}, written into `out` (which
+ * holds all rows). Exposed so that worker threads can split the rows.
+ */
+export function spmmRows(
+  csr: CSR,
+  x: Float32Array,
+  d: number,
+  out: Float32Array,
+  rowStart: number,
+  rowEnd: number,
+): void {
+  const { rowPtr, colIdx, weights } = csr;
+  const fround = Math.fround;
+  for (let i = rowStart; i < rowEnd; i++) {
+    const base = i * d;
+    for (let k = 0; k < d; k++) out[base + k] = 0;
+    for (let e = rowPtr[i]; e < rowPtr[i + 1]; e++) {
+      const sb = colIdx[e] * d;
+      if (weights === null) {
+        for (let k = 0; k < d; k++) out[base + k] += x[sb + k];
+      } else {
+        const w = weights[e];
+        for (let k = 0; k < d; k++) out[base + k] += fround(w * x[sb + k]);
+      }
+    }
+  }
+}
+
+/** Result of {@link segmentExtreme}. */
+export interface ExtremeResult {
+  /** rows × d: the max (or min) of the weighted messages, 0 for no entry. */
+  readonly out: Float32Array;
+  /** rows × d: the entry (edge) index attaining it, -1 for no entry. */
+  readonly arg: Int32Array;
+}
+
+/**
+ * Element-wise max (or min) over the entries of each row of the weighted
+ * messages `w_e X[col_e, :]`. The first entry in CSR order wins ties, so
+ * the arg-max is deterministic. Rows without entries give 0 (and arg -1),
+ * as in PyTorch Geometric. NaN never wins a comparison.
+ */
+export function segmentExtreme(
+  csr: CSR,
+  x: Float32Array,
+  d: number,
+  mode: "max" | "min",
+): ExtremeResult {
+  const { rowPtr, colIdx, weights } = csr;
+  const rows = csrRows(csr);
+  const out = new Float32Array(rows * d);
+  const arg = new Int32Array(rows * d).fill(-1);
+  const sign = mode === "max" ? 1 : -1;
+  const fround = Math.fround;
+  for (let i = 0; i < rows; i++) {
+    const base = i * d;
+    const a = rowPtr[i];
+    const b = rowPtr[i + 1];
+    if (a === b) continue;
+
+    // the first entry seeds the row, later ones replace it when larger
+    const w0 = weights === null ? 1 : weights[a];
+    const s0 = colIdx[a] * d;
+    for (let k = 0; k < d; k++) {
+      out[base + k] = fround(w0 * x[s0 + k]);
+      arg[base + k] = a;
+    }
+    for (let e = a + 1; e < b; e++) {
+      const w = weights === null ? 1 : weights[e];
+      const sb = colIdx[e] * d;
+      for (let k = 0; k < d; k++) {
+        const v = fround(w * x[sb + k]);
+        if (sign * v > sign * out[base + k]) {
+          out[base + k] = v;
+          arg[base + k] = e;
+        }
+      }
+    }
+  }
+  return { out, arg };
+}
+
+/**
+ * Per-entry dot products `dots[e] = A[i, :] · B[col_e, :]` for each entry e
+ * of row i: the gradient of a product with respect to its edge weights.
+ * Accumulates in float32 in feature order.
+ */
+export function edgeDot(
+  csr: CSR,
+  a: Float32Array,
+  b: Float32Array,
+  d: number,
+): Float32Array {
+  const { rowPtr, colIdx } = csr;
+  const rows = csrRows(csr);
+  const dots = new Float32Array(colIdx.length);
+  const fround = Math.fround;
+  for (let i = 0; i < rows; i++) {
+    const ab = i * d;
+    for (let e = rowPtr[i]; e < rowPtr[i + 1]; e++) {
+      const bb = colIdx[e] * d;
+      let s = 0;
+      for (let k = 0; k < d; k++) s = fround(s + fround(a[ab + k] * b[bb + k]));
+      dots[e] = s;
+    }
+  }
+  return dots;
+}
+
+/**
+ * Backward pass of {@link segmentExtreme}: routes each `dy[i, k]` to the
+ * entry that won, giving the gradients with respect to the source features
+ * (`numSrc × d`) and, when `weights` is given, to the edge weights.
+ * `dx[col_e, k] += w_e dy[i, k]` and `dw[e] += X[col_e, k] dy[i, k]`,
+ * visited in row order, so the sums are deterministic.
+ */
+export function extremeBackward(
+  csr: CSR,
+  arg: Int32Array,
+  x: Float32Array,
+  dy: Float32Array,
+  d: number,
+  numSrc: number,
+): { dx: Float32Array; dw: Float32Array | null } {
+  const { colIdx, weights } = csr;
+  const dx = new Float32Array(numSrc * d);
+  const dw = weights === null ? null : new Float32Array(colIdx.length);
+  const fround = Math.fround;
+  for (let p = 0; p < arg.length; p++) {
+    const e = arg[p];
+    if (e < 0) continue;
+    const k = p % d;
+    const g = dy[p];
+    const sb = colIdx[e] * d + k;
+    if (weights === null) {
+      dx[sb] += g;
+    } else {
+      dx[sb] += fround(weights[e] * g);
+      (dw as Float32Array)[e] += fround(x[sb] * g);
+    }
+  }
+  return { dx, dw };
+}
