@@ -1,0 +1,142 @@
+/**
+ * Seeded random inputs and small dense reference computations shared by
+ * the spectral and clustering tests. Kept deliberately naive: they are the
+ * independent side of each comparison.
+ */
+
+/** Mulberry32: a seeded PRNG returning floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let t = seed >>> 0;
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal samples by Box–Muller. */
+export function gaussian(rand: () => number): () => number {
+  return () => {
+    const u = 1 - rand();
+    const v = rand();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  };
+}
+
+/** An n × m row-major matrix of standard normal entries. */
+export function randomMatrix(
+  rand: () => number,
+  n: number,
+  m: number,
+): Float64Array {
+  const g = gaussian(rand);
+  const out = new Float64Array(n * m);
+  for (let i = 0; i < out.length; i++) out[i] = g();
+  return out;
+}
+
+/** A random symmetric n × n matrix (B + Bᵀ) / 2, B standard normal. */
+export function randomSymmetric(rand: () => number, n: number): Float64Array {
+  const b = randomMatrix(rand, n, n);
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++)
+      a[i * n + j] = (b[i * n + j] + b[j * n + i]) / 2;
+  }
+  return a;
+}
+
+/** The nested-array view of a row-major matrix. */
+export function toRows(a: ArrayLike<number>, n: number, m: number): number[][] {
+  const rows: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const r: number[] = [];
+    for (let j = 0; j < m; j++) r.push(a[i * m + j]);
+    rows.push(r);
+  }
+  return rows;
+}
+
+/** C = A B for row-major A (n × p) and B (p × m). */
+export function matmul(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  n: number,
+  p: number,
+  m: number,
+): Float64Array {
+  const c = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) {
+    for (let l = 0; l < p; l++) {
+      const ail = a[i * p + l];
+      for (let j = 0; j < m; j++) c[i * m + j] += ail * b[l * m + j];
+    }
+  }
+  return c;
+}
+
+/** Aᵀ for a row-major n × m matrix. */
+export function transpose(
+  a: ArrayLike<number>,
+  n: number,
+  m: number,
+): Float64Array {
+  const t = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++) t[j * n + i] = a[i * m + j];
+  }
+  return t;
+}
+
+/** Largest absolute entry of a − b. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Columns j0..j1−1 of a row-major n × m matrix, as an n × (j1−j0) one. */
+export function columns(
+  a: ArrayLike<number>,
+  n: number,
+  m: number,
+  j0: number,
+  j1: number,
+): Float64Array {
+  const k = j1 - j0;
+  const out = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < k; j++) out[i * k + j] = a[i * m + j0 + j];
+  }
+  return out;
+}
+
+/**
+ * ‖U Uᵀ − V Vᵀ‖_F / √2 for n × k matrices with orthonormal columns,
+ * computed by forming both n × n projectors.
+ */
+export function projectorDistance(
+  u: ArrayLike<number>,
+  v: ArrayLike<number>,
+  n: number,
+  k: number,
+): number {
+  const pu = matmul(u, transpose(u, n, k), n, k, n);
+  const pv = matmul(v, transpose(v, n, k), n, k, n);
+  let s = 0;
+  for (let i = 0; i < n * n; i++) s += (pu[i] - pv[i]) ** 2;
+  return Math.sqrt(s / 2);
+}
+
+/** The dense Laplacian D − A of an undirected simple graph's edge list. */
+export function laplacian(n: number, edges: [number, number][]): Float64Array {
+  const l = new Float64Array(n * n);
+  for (const [u, v] of edges) {
+    l[u * n + v] -= 1;
+    l[v * n + u] -= 1;
+    l[u * n + u] += 1;
+    l[v * n + v] += 1;
+  }
+  return l;
+}
