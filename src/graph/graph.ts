@@ -348,7 +348,13 @@ export class Graph {
   }
 }
 
-/** Reject NaN/Inf weights, and negative ones unless allowed. */
+/**
+ * Reject NaN/Inf weights, and negative ones unless allowed.
+ *
+ * NOTE: weights are stored as float32, so a float64 weight beyond the
+ * float32 range (|w| > 3.4e38) would become ±Inf once stored: it is
+ * rejected here as well.
+ */
 function checkWeights(
   fn: string,
   weights: ArrayLike<number>,
@@ -356,8 +362,10 @@ function checkWeights(
 ): void {
   for (let e = 0; e < weights.length; e++) {
     const w = weights[e];
-    if (typeof w !== "number" || !Number.isFinite(w)) {
-      throw new GraphError(`${fn}: weights[${e}] must be finite, got ${w}`);
+    if (typeof w !== "number" || !Number.isFinite(Math.fround(w))) {
+      throw new GraphError(
+        `${fn}: weights[${e}] must be finite in float32, got ${w}`,
+      );
     }
     if (!allowNegative && w < 0) {
       throw new GraphError(
