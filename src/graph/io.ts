@@ -1,0 +1,380 @@
+/**
+ * Edge-list files: one edge `u v [w]` per line, fields separated by
+ * whitespace, `#` starting a comment (a whole line or the end of one),
+ * blank lines skipped. Node ids are the integers of the file.
+ *
+ * An undirected file is read the way networkx's `read_edgelist` reads a
+ * `Graph`: a pair listed twice, in either order, is one edge. A directed
+ * file keeps every line as its own edge.
+ */
+
+import { randomBytes } from "node:crypto";
+import { readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { GraphError, GraphFormatError } from "../errors.js";
+import { undirectedEdges } from "./builders.js";
+import { Graph } from "./graph.js";
+
+/** Largest node id a file may use: the node count must fit an int32. */
+const MAX_NODE_ID = 0x7ffffffe;
+
+/** A decimal number as written by people and by `String(number)`. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Options of {@link parseEdgeList} and {@link readEdgeList}. */
+export interface ParseEdgeListOptions {
+  /** Name of the source in error messages (default `"<string>"`). */
+  path?: string;
+  /**
+   * Whether each line is one directed edge u → v (default false). When
+   * false, each distinct pair is one undirected edge, stored as the two
+   * edges u → v and v → u (a self-loop as the single edge u → u).
+   */
+  directed?: boolean;
+  /**
+   * Whether lines carry a weight. `"auto"` (the default): the first edge
+   * line decides, and every other line must agree with it. `true`: every
+   * line needs three fields; `false`: every line needs two. An unweighted
+   * file gives an unweighted graph.
+   */
+  weighted?: "auto" | boolean;
+  /**
+   * Number of nodes; ids must lie below it. Default: one more than the
+   * largest id in the file (0 for a file without edges), so isolated
+   * nodes after the largest id need this option to be kept.
+   */
+  numNodes?: number;
+}
+
+/**
+ * Parse the text of an edge list (format in the file banner) into a
+ * `Graph`.
+ *
+ * Undirected (the default): a pair (u, v) listed again, as `u v` or
+ * `v u`, is the same edge and is kept once; listed again with a different
+ * weight, it is an error reported at the line of the later occurrence.
+ * Directed: every line is one edge, duplicates included.
+ *
+ * Raises `GraphFormatError` with `path` and the 1-based `line` for a line
+ * with the wrong number of fields, a node id that is not a non-negative
+ * integer (or is >= `numNodes`, or >= 2^31 - 1), a weight that is not a
+ * finite non-negative number (in float32), a weighted line in an
+ * unweighted file or the reverse, and a repeated undirected pair with
+ * another weight. Errors of single lines are found first, in line order;
+ * conflicts between repeated pairs are checked once every line has
+ * parsed. Raises `GraphError` for an invalid `numNodes`.
+ */
+export function parseEdgeList(
+  text: string,
+  options: ParseEdgeListOptions = {},
+): Graph {
+  const fn = "parseEdgeList";
+  const path = options.path ?? "<string>";
+  const directed = options.directed ?? false;
+  const numNodesOption = options.numNodes;
+  if (typeof text !== "string") {
+    throw new GraphError(`${fn}: expected the text as a string, got ${text}`);
+  }
+  if (
+    numNodesOption !== undefined &&
+    !(Number.isInteger(numNodesOption) && numNodesOption >= 0)
+  ) {
+    throw new GraphError(
+      `${fn}: numNodes must be a non-negative integer, got ${numNodesOption}`,
+    );
+  }
+  const idBound = Math.min(numNodesOption ?? MAX_NODE_ID + 1, MAX_NODE_ID + 1);
+  let weighted: boolean | null =
+    options.weighted === undefined || options.weighted === "auto"
+      ? null
+      : options.weighted;
+
+  // first we parse every line, checking it on its own
+  const us: number[] = [];
+  const vs: number[] = [];
+  const ws: number[] = [];
+  const lines: number[] = [];
+  let maxId = -1;
+  const textLines = text.split(/\r\n|\n|\r/);
+  for (let k = 0; k < textLines.length; k++) {
+    const line = k + 1;
+    const fail = (message: string): never => {
+      throw new GraphFormatError(path, line, `${fn}: ${message}`);
+    };
+    const raw = textLines[k];
+    const hash = raw.indexOf("#");
+    const content = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
+    if (content === "") continue;
+    const fields = content.split(/\s+/);
+
+    // the number of fields, and whether it agrees with earlier lines
+    if (fields.length !== 2 && fields.length !== 3) {
+      fail(`expected 2 or 3 fields (u v [w]), got ${fields.length}`);
+    }
+    const hasWeight = fields.length === 3;
+    if (weighted === null) weighted = hasWeight;
+    if (hasWeight !== weighted) {
+      fail(
+        options.weighted === undefined || options.weighted === "auto"
+          ? `expected ${weighted ? 3 : 2} fields like the first edge ` +
+              `line (weighted and unweighted lines cannot mix), got ` +
+              `${fields.length}`
+          : `expected ${weighted ? 3 : 2} fields (weighted: ${weighted}), ` +
+              `got ${fields.length}`,
+      );
+    }
+
+    // the node ids
+    const ids = [0, 0];
+    for (let f = 0; f < 2; f++) {
+      const token = fields[f];
+      const id = /^\d+$/.test(token) ? Number(token) : Number.NaN;
+      if (!Number.isInteger(id)) {
+        fail(`expected a non-negative integer node id, got "${token}"`);
+      }
+      if (id >= idBound) {
+        fail(
+          numNodesOption !== undefined && numNodesOption <= MAX_NODE_ID
+            ? `expected a node id below numNodes = ${numNodesOption}, ` +
+                `got ${token}`
+            : `expected a node id below 2^31 - 1, got ${token}`,
+        );
+      }
+      ids[f] = id;
+      if (id > maxId) maxId = id;
+    }
+
+    // the weight, finite and non-negative once stored as float32
+    let w = 1;
+    if (hasWeight) {
+      const token = fields[2];
+      w = DECIMAL.test(token) ? Number(token) : Number.NaN;
+      if (!Number.isFinite(Math.fround(w))) {
+        fail(`expected a finite (float32) weight, got "${token}"`);
+      }
+      if (w < 0) fail(`expected a non-negative weight, got "${token}"`);
+      w += 0; // -0 becomes 0
+    }
+    us.push(ids[0]);
+    vs.push(ids[1]);
+    ws.push(w);
+    lines.push(line);
+  }
+  const numNodes = numNodesOption ?? maxId + 1;
+  const weights = weighted === true;
+
+  // directed case: every line is an edge
+  if (directed) {
+    return Graph.fromEdges(us, vs, {
+      numNodes,
+      weights: weights ? ws : null,
+    });
+  }
+
+  // undirected case: keep the first line of each pair, both ways
+  const keep = firstOfEachPair(us, vs, numNodes);
+  const conflict = firstConflict(ws, keep);
+  if (conflict !== null) {
+    throw new GraphFormatError(
+      path,
+      lines[conflict.line],
+      `${fn}: the pair ${us[conflict.line]} ${vs[conflict.line]} is ` +
+        `repeated with weight ${ws[conflict.line]}, but line ` +
+        `${lines[conflict.first]} gave it weight ${ws[conflict.first]}`,
+    );
+  }
+  const src: number[] = [];
+  const dst: number[] = [];
+  const w: number[] = [];
+  for (let e = 0; e < us.length; e++) {
+    if (keep[e] !== e) continue;
+    src.push(us[e]);
+    dst.push(vs[e]);
+    w.push(ws[e]);
+    if (us[e] !== vs[e]) {
+      src.push(vs[e]);
+      dst.push(us[e]);
+      w.push(ws[e]);
+    }
+  }
+  return Graph.fromEdges(src, dst, { numNodes, weights: weights ? w : null });
+}
+
+/**
+ * For every line e, the first line that lists the same unordered pair
+ * (e itself when it is the first). Two stable counting sorts, by the
+ * larger id and then by the smaller, group the pairs in line order.
+ */
+function firstOfEachPair(
+  us: number[],
+  vs: number[],
+  numNodes: number,
+): Int32Array {
+  const m = us.length;
+  const lo = new Int32Array(m);
+  const hi = new Int32Array(m);
+  for (let e = 0; e < m; e++) {
+    lo[e] = Math.min(us[e], vs[e]);
+    hi[e] = Math.max(us[e], vs[e]);
+  }
+  const order = stableOrder(lo, numNodes, stableOrder(hi, numNodes, null));
+  const first = new Int32Array(m);
+  for (let k = 0; k < m; k++) {
+    const e = order[k];
+    const prev = k > 0 ? order[k - 1] : -1;
+    const same = prev >= 0 && lo[prev] === lo[e] && hi[prev] === hi[e];
+    first[e] = same ? first[prev] : e;
+  }
+  return first;
+}
+
+/**
+ * The earliest line that repeats a pair with another weight than its
+ * first listing, as `{ line, first }` indices into the parsed lines, or
+ * null when there is none.
+ */
+function firstConflict(
+  ws: number[],
+  keep: Int32Array,
+): { line: number; first: number } | null {
+  for (let e = 0; e < keep.length; e++) {
+    if (ws[e] !== ws[keep[e]]) return { line: e, first: keep[e] };
+  }
+  return null;
+}
+
+/** Stable counting sort of `keys` (in `[0, n)`) on top of `prior`. */
+function stableOrder(
+  keys: Int32Array,
+  n: number,
+  prior: Int32Array | null,
+): Int32Array {
+  const m = keys.length;
+  const start = new Int32Array(n + 1);
+  for (let e = 0; e < m; e++) start[keys[e] + 1]++;
+  for (let i = 0; i < n; i++) start[i + 1] += start[i];
+  const out = new Int32Array(m);
+  for (let k = 0; k < m; k++) {
+    const e = prior === null ? k : prior[k];
+    out[start[keys[e]]++] = e;
+  }
+  return out;
+}
+
+/**
+ * Read an edge-list file (see {@link parseEdgeList} for the format, the
+ * options and the errors; `path` names the file in errors). Errors of
+ * the file system (missing file, no permission) are Node's own.
+ */
+export async function readEdgeList(
+  path: string,
+  options: Omit<ParseEdgeListOptions, "path"> = {},
+): Promise<Graph> {
+  const text = await readFile(path, "utf8");
+  return parseEdgeList(text, { ...options, path });
+}
+
+/** Options of {@link formatEdgeList} and {@link writeEdgeList}. */
+export interface FormatEdgeListOptions {
+  /**
+   * Write every directed edge on its own line (true), or each undirected
+   * edge once, as `u v` with u ≤ v (false, the default, which needs a
+   * symmetric graph without repeated pairs). Read the file back with the
+   * same `directed` value.
+   */
+  directed?: boolean;
+}
+
+/**
+ * The edge-list text of a graph, which {@link parseEdgeList} reads back
+ * to the same graph (with the same `directed` and, when the last nodes
+ * have no edges, `numNodes`). Lines follow CSR order; a weighted graph
+ * gets a third field with the shortest decimal that gives back the same
+ * float32. A comment line first states the node and edge counts.
+ *
+ * Undirected (the default): raises `GraphError` unless every edge u → v
+ * has a twin v → u of the same weight and no pair carries two edges
+ * (coalesce or symmetrize the graph first, or write it directed).
+ */
+export function formatEdgeList(
+  graph: Graph,
+  options: FormatEdgeListOptions = {},
+): string {
+  const fn = "formatEdgeList";
+  const directed = options.directed ?? false;
+  const { rowPtr, colIdx, weights } = graph;
+  const field = (e: number): string =>
+    weights === null ? "" : ` ${shortestFloat32(weights[e])}`;
+
+  // directed case: one line per edge, `src dst [w]`
+  const out: string[] = [];
+  if (directed) {
+    out.push(header(graph, "directed", graph.numEdges));
+    for (let i = 0; i < graph.numNodes; i++) {
+      for (let e = rowPtr[i]; e < rowPtr[i + 1]; e++) {
+        out.push(`${colIdx[e]} ${i}${field(e)}`);
+      }
+    }
+    return `${out.join("\n")}\n`;
+  }
+
+  // undirected case: each pair once, after checking twins and repeats
+  for (let i = 0; i < graph.numNodes; i++) {
+    for (let e = rowPtr[i] + 1; e < rowPtr[i + 1]; e++) {
+      if (colIdx[e] === colIdx[e - 1]) {
+        throw new GraphError(
+          `${fn}: an undirected edge list holds one edge per pair, but ` +
+            `${colIdx[e]} -> ${i} appears more than once (coalesce first ` +
+            "or write it directed)",
+        );
+      }
+    }
+  }
+  const pairs = undirectedEdges(fn, graph);
+  out.push(header(graph, "undirected", pairs.length));
+  for (const [e, j, i] of pairs) out.push(`${j} ${i}${field(e)}`);
+  return `${out.join("\n")}\n`;
+}
+
+/** The comment line that opens a written edge list. */
+function header(graph: Graph, kind: string, lines: number): string {
+  const weighted = graph.isWeighted ? "weighted" : "unweighted";
+  return (
+    `# mpcl edge list: ${graph.numNodes} nodes, ${lines} ${kind} ` +
+    `edges, ${weighted}`
+  );
+}
+
+/** The shortest decimal string whose float32 rounding is `w`. */
+function shortestFloat32(w: number): string {
+  for (let digits = 1; digits < 9; digits++) {
+    const v = Number(w.toPrecision(digits));
+    if (Math.fround(v) === w) return String(v);
+  }
+  return String(w);
+}
+
+/**
+ * Write a graph as an edge list (see {@link formatEdgeList} for the text
+ * and the options). The write is atomic: the text goes to a temporary
+ * file in the same folder, which is then renamed over `path`, so a reader
+ * never sees half a file. Errors of the file system are Node's own.
+ */
+export async function writeEdgeList(
+  graph: Graph,
+  path: string,
+  options: FormatEdgeListOptions = {},
+): Promise<void> {
+  const text = formatEdgeList(graph, options);
+  const tmp = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
+  );
+  try {
+    await writeFile(tmp, text, "utf8");
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
