@@ -1,0 +1,836 @@
+// mpcl native kernels: the sparse products and reductions of
+// src/graph/kernels.ts in C++, over the same typed arrays (no copies), with
+// the rows split over a few POSIX threads.
+//
+// Every output element is computed by exactly one thread, with the same
+// float32 operations in the same order as the TypeScript reference loops
+// (which round like C `float` through Math.fround). Built with
+// -ffp-contract=off and without -ffast-math, so no multiply-add is fused and
+// no sum is reassociated: the results are bit-identical to the reference,
+// whatever the thread count. Loops are vectorised across the feature
+// dimension only, where the lanes are independent accumulators.
+//
+// The entry points validate every index they follow (row pointers, column
+// indices, arg-max entries) and report a status code instead of touching
+// memory out of range; src/graph/native.ts turns the codes into typed
+// errors. Plain N-API (node_api.h), so the binary works on every Node
+// version with N-API 8 and needs no download to build.
+
+#include <node_api.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+// Bump when an entry point changes its arguments: native.ts refuses a
+// binary built from other sources.
+#define MPCL_ABI_VERSION 1
+
+#define MPCL_MAX_THREADS 64
+
+// Work (multiply-adds) below which a call stays on the calling thread.
+#define MPCL_MIN_WORK_PER_THREAD (1 << 16)
+
+// On x86-64 Linux with GCC, the hot loops are compiled twice (AVX2 and the
+// baseline SSE2) and the loader picks one by the CPU. Neither target fuses
+// multiply-adds, so both give the same bits.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__linux__)
+#define MPCL_CLONES __attribute__((target_clones("avx2", "default")))
+#define MPCL_HAS_CLONES 1
+#else
+#define MPCL_CLONES
+#define MPCL_HAS_CLONES 0
+#endif
+
+#define MPCL_INLINE inline __attribute__((always_inline))
+
+// Status codes shared with native.ts.
+enum Status {
+  kOk = 0,
+  kBadColumn = 1,  // a column index is outside [0, numSrc)
+  kBadRowPtr = 2,  // row pointers decrease or leave [0, nnz]
+  kBadArg = 3,     // an arg-max entry is not an entry of its row
+  kBadShape = 4,   // an array is too short for the given sizes
+};
+
+// ---------------------------------------------------------------------
+// Threads
+// ---------------------------------------------------------------------
+
+// One contiguous range of work items (rows or feature columns).
+struct Task {
+  void (*fn)(const void* ctx, int64_t begin, int64_t end, int* status);
+  const void* ctx;
+  int64_t begin;
+  int64_t end;
+  int status;
+};
+
+static void* RunTask(void* p) {
+  Task* t = static_cast<Task*>(p);
+  t->fn(t->ctx, t->begin, t->end, &t->status);
+  return nullptr;
+}
+
+// Runs fn over the ranges [bounds[t], bounds[t + 1]), t < n, one thread
+// each (the caller runs the first). A thread that cannot start has its
+// range run on the caller: the results do not depend on who runs what.
+static int RunRanges(int n, const int64_t* bounds,
+                     void (*fn)(const void*, int64_t, int64_t, int*),
+                     const void* ctx) {
+  Task tasks[MPCL_MAX_THREADS];
+  pthread_t ids[MPCL_MAX_THREADS];
+  bool started[MPCL_MAX_THREADS];
+  for (int t = 0; t < n; t++) {
+    tasks[t] = Task{fn, ctx, bounds[t], bounds[t + 1], kOk};
+    started[t] = false;
+  }
+  for (int t = 1; t < n; t++) {
+    if (tasks[t].begin == tasks[t].end) continue;
+    started[t] = pthread_create(&ids[t], nullptr, RunTask, &tasks[t]) == 0;
+  }
+  RunTask(&tasks[0]);
+  for (int t = 1; t < n; t++) {
+    if (!started[t]) RunTask(&tasks[t]);
+  }
+  int status = kOk;
+  for (int t = 1; t < n; t++) {
+    if (started[t]) pthread_join(ids[t], nullptr);
+  }
+  for (int t = 0; t < n; t++) {
+    if (status == kOk) status = tasks[t].status;
+  }
+  return status;
+}
+
+// Number of threads worth starting for `work` multiply-adds.
+static int ThreadsFor(int requested, double work) {
+  int n = requested < 1 ? 1 : requested;
+  if (n > MPCL_MAX_THREADS) n = MPCL_MAX_THREADS;
+  double most = work / MPCL_MIN_WORK_PER_THREAD;
+  if (most < n) n = most < 1 ? 1 : static_cast<int>(most);
+  return n;
+}
+
+// Splits rows [rowStart, rowEnd) into n ranges of about equal cost, a
+// row costing one unit plus one per entry. rowPtr is not trusted here:
+// the bounds only need to be increasing, the kernels check the rest.
+static void SplitRows(const int32_t* rowPtr, int64_t rowStart,
+                      int64_t rowEnd, int n, int64_t* bounds) {
+  bounds[0] = rowStart;
+  bounds[n] = rowEnd;
+  double first = static_cast<double>(rowPtr[rowStart]) + rowStart;
+  double total = static_cast<double>(rowPtr[rowEnd]) + rowEnd - first;
+  for (int t = 1; t < n; t++) {
+    double target = first + total * t / n;
+    int64_t lo = rowStart;
+    int64_t hi = rowEnd;
+    while (lo < hi) {
+      int64_t mid = lo + (hi - lo) / 2;
+      if (static_cast<double>(rowPtr[mid]) + mid < target) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    bounds[t] = lo < bounds[t - 1] ? bounds[t - 1] : lo;
+  }
+}
+
+// Splits [0, count) into n equal ranges.
+static void SplitEven(int64_t count, int n, int64_t* bounds) {
+  for (int t = 0; t <= n; t++) bounds[t] = count * t / n;
+}
+
+// Checks row i's pointers and column indices; true when usable.
+static MPCL_INLINE bool CheckRow(const int32_t* rowPtr,
+                                 const int32_t* colIdx, int64_t nnz,
+                                 int64_t numSrc, int64_t i, int* status) {
+  int64_t a = rowPtr[i];
+  int64_t b = rowPtr[i + 1];
+  if (a < 0 || b < a || b > nnz) {
+    *status = kBadRowPtr;
+    return false;
+  }
+  for (int64_t e = a; e < b; e++) {
+    if (static_cast<uint32_t>(colIdx[e]) >= static_cast<uint64_t>(numSrc)) {
+      *status = kBadColumn;
+      return false;
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------
+// Vectors
+// ---------------------------------------------------------------------
+
+#if defined(__GNUC__)
+#define MPCL_VECTORS 1
+// Eight lanes of float32 / int32 (GCC and Clang vector extensions): one
+// AVX2 register, or two SSE2 registers in the baseline clone.
+typedef float V8f __attribute__((vector_size(32)));
+typedef int32_t V8i __attribute__((vector_size(32)));
+
+static MPCL_INLINE V8f LoadV8f(const float* p) {
+  V8f v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+#else
+#define MPCL_VECTORS 0
+#endif
+
+// ---------------------------------------------------------------------
+// spmm: out[i, :] = sum_e w_e x[col_e, :], entries in CSR order
+// ---------------------------------------------------------------------
+
+struct SpmmArgs {
+  const int32_t* rowPtr;
+  const int32_t* colIdx;
+  const float* weights;  // null: every weight is 1
+  const float* x;
+  float* out;
+  int64_t d;
+  int64_t nnz;
+  int64_t numSrc;
+};
+
+// How far ahead (in entries) the rows of x are prefetched.
+#define MPCL_PREFETCH 8
+
+// Columns [k0, k0 + T) of one output row, accumulated in registers.
+// NOTE: the sum starts from 0 and adds the messages one by one, exactly
+// like the reference's `out[k] = 0; out[k] += m`, so 0 + (-0) = +0 too.
+template <int T, bool Weighted>
+static MPCL_INLINE void SpmmTile(const SpmmArgs& s, int64_t a, int64_t b,
+                                 int64_t k0, float* __restrict out) {
+  float acc[T];
+  for (int k = 0; k < T; k++) acc[k] = 0.0f;
+  for (int64_t e = a; e < b; e++) {
+    if (e + MPCL_PREFETCH < b) {
+      __builtin_prefetch(s.x + s.colIdx[e + MPCL_PREFETCH] * s.d + k0);
+    }
+    const float* __restrict xr = s.x + s.colIdx[e] * s.d + k0;
+    if (Weighted) {
+      const float w = s.weights[e];
+      for (int k = 0; k < T; k++) acc[k] += w * xr[k];
+    } else {
+      for (int k = 0; k < T; k++) acc[k] += xr[k];
+    }
+  }
+  for (int k = 0; k < T; k++) out[k0 + k] = acc[k];
+}
+
+#if MPCL_VECTORS
+// SpmmTile<8 V> with explicit vectors (the same operations per lane).
+template <int V, bool Weighted>
+static MPCL_INLINE void SpmmTileV(const SpmmArgs& s, int64_t a, int64_t b,
+                                  int64_t k0, float* __restrict out) {
+  V8f acc[V];
+  for (int j = 0; j < V; j++) acc[j] = V8f{};
+  for (int64_t e = a; e < b; e++) {
+    if (e + MPCL_PREFETCH < b) {
+      __builtin_prefetch(s.x + s.colIdx[e + MPCL_PREFETCH] * s.d + k0);
+    }
+    const float* xr = s.x + s.colIdx[e] * s.d + k0;
+    for (int j = 0; j < V; j++) {
+      if (Weighted) {
+        acc[j] += s.weights[e] * LoadV8f(xr + 8 * j);
+      } else {
+        acc[j] += LoadV8f(xr + 8 * j);
+      }
+    }
+  }
+  memcpy(out + k0, acc, sizeof acc);
+}
+#endif
+
+template <bool Weighted>
+static MPCL_INLINE void SpmmRow(const SpmmArgs& s, int64_t a, int64_t b,
+                                float* __restrict out) {
+  int64_t k0 = 0;
+#if MPCL_VECTORS
+  for (; k0 + 32 <= s.d; k0 += 32) SpmmTileV<4, Weighted>(s, a, b, k0, out);
+  for (; k0 + 8 <= s.d; k0 += 8) SpmmTileV<1, Weighted>(s, a, b, k0, out);
+#endif
+  for (; k0 + 32 <= s.d; k0 += 32) SpmmTile<32, Weighted>(s, a, b, k0, out);
+  for (; k0 + 8 <= s.d; k0 += 8) SpmmTile<8, Weighted>(s, a, b, k0, out);
+  for (; k0 < s.d; k0++) SpmmTile<1, Weighted>(s, a, b, k0, out);
+}
+
+MPCL_CLONES
+static void SpmmRange(const void* ctx, int64_t begin, int64_t end,
+                      int* status) {
+  const SpmmArgs& s = *static_cast<const SpmmArgs*>(ctx);
+  for (int64_t i = begin; i < end; i++) {
+    float* out = s.out + i * s.d;
+    if (!CheckRow(s.rowPtr, s.colIdx, s.nnz, s.numSrc, i, status)) {
+      memset(out, 0, sizeof(float) * s.d);
+      continue;
+    }
+    if (s.weights == nullptr) {
+      SpmmRow<false>(s, s.rowPtr[i], s.rowPtr[i + 1], out);
+    } else {
+      SpmmRow<true>(s, s.rowPtr[i], s.rowPtr[i + 1], out);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------
+// segmentExtreme: element-wise max/min of w_e x[col_e, :] with arg-max
+// ---------------------------------------------------------------------
+
+struct ExtremeArgs {
+  const int32_t* rowPtr;
+  const int32_t* colIdx;
+  const float* weights;
+  const float* x;
+  float* out;
+  int32_t* arg;
+  int64_t d;
+  int64_t nnz;
+  int64_t numSrc;
+};
+
+// NOTE: the reference compares `sign * v > sign * best`; negation is exact
+// and reverses the order (NaN compares false either way), so for min it
+// is `v < best`. The first entry seeds the row and wins ties.
+template <int T, bool Weighted, bool Max>
+static MPCL_INLINE void ExtremeTile(const ExtremeArgs& s, int64_t a,
+                                    int64_t b, int64_t k0,
+                                    float* __restrict out,
+                                    int32_t* __restrict arg) {
+  float best[T];
+  int32_t at[T];
+  {
+    const float w = Weighted ? s.weights[a] : 1.0f;
+    const float* __restrict xr = s.x + s.colIdx[a] * s.d + k0;
+    for (int k = 0; k < T; k++) {
+      best[k] = Weighted ? w * xr[k] : xr[k];
+      at[k] = static_cast<int32_t>(a);
+    }
+  }
+  for (int64_t e = a + 1; e < b; e++) {
+    if (e + MPCL_PREFETCH < b) {
+      __builtin_prefetch(s.x + s.colIdx[e + MPCL_PREFETCH] * s.d + k0);
+    }
+    const float w = Weighted ? s.weights[e] : 1.0f;
+    const float* __restrict xr = s.x + s.colIdx[e] * s.d + k0;
+    const int32_t ei = static_cast<int32_t>(e);
+    for (int k = 0; k < T; k++) {
+      const float v = Weighted ? w * xr[k] : xr[k];
+      const bool better = Max ? v > best[k] : v < best[k];
+      best[k] = better ? v : best[k];
+      at[k] = better ? ei : at[k];
+    }
+  }
+  for (int k = 0; k < T; k++) {
+    out[k0 + k] = best[k];
+    arg[k0 + k] = at[k];
+  }
+}
+
+#if MPCL_VECTORS
+// The same as ExtremeTile<8 V>, written with explicit vectors: the
+// compare-and-select with an int32 arg does not auto-vectorise.
+template <int V, bool Weighted, bool Max>
+static MPCL_INLINE void ExtremeTileV(const ExtremeArgs& s, int64_t a,
+                                     int64_t b, int64_t k0,
+                                     float* __restrict out,
+                                     int32_t* __restrict arg) {
+  V8f best[V];
+  V8i at[V];
+  {
+    const float* xr = s.x + s.colIdx[a] * s.d + k0;
+    const V8i ea = V8i{} + static_cast<int32_t>(a);
+    for (int j = 0; j < V; j++) {
+      best[j] = LoadV8f(xr + 8 * j);
+      if (Weighted) best[j] = s.weights[a] * best[j];
+      at[j] = ea;
+    }
+  }
+  for (int64_t e = a + 1; e < b; e++) {
+    if (e + MPCL_PREFETCH < b) {
+      __builtin_prefetch(s.x + s.colIdx[e + MPCL_PREFETCH] * s.d + k0);
+    }
+    const float* xr = s.x + s.colIdx[e] * s.d + k0;
+    const V8i ei = V8i{} + static_cast<int32_t>(e);
+    for (int j = 0; j < V; j++) {
+      V8f v = LoadV8f(xr + 8 * j);
+      if (Weighted) v = s.weights[e] * v;
+      const V8i better = Max ? v > best[j] : v < best[j];
+      best[j] = better ? v : best[j];
+      at[j] = better ? ei : at[j];
+    }
+  }
+  memcpy(out + k0, best, sizeof best);
+  memcpy(arg + k0, at, sizeof at);
+}
+#endif
+
+template <bool Weighted, bool Max>
+static MPCL_INLINE void ExtremeRow(const ExtremeArgs& s, int64_t a,
+                                   int64_t b, float* __restrict out,
+                                   int32_t* __restrict arg) {
+  int64_t k0 = 0;
+#if MPCL_VECTORS
+  for (; k0 + 32 <= s.d; k0 += 32) {
+    ExtremeTileV<4, Weighted, Max>(s, a, b, k0, out, arg);
+  }
+  for (; k0 + 8 <= s.d; k0 += 8) {
+    ExtremeTileV<1, Weighted, Max>(s, a, b, k0, out, arg);
+  }
+#endif
+  for (; k0 + 4 <= s.d; k0 += 4) {
+    ExtremeTile<4, Weighted, Max>(s, a, b, k0, out, arg);
+  }
+  for (; k0 < s.d; k0++) ExtremeTile<1, Weighted, Max>(s, a, b, k0, out, arg);
+}
+
+template <bool Max>
+MPCL_CLONES static void ExtremeRange(const void* ctx, int64_t begin,
+                                     int64_t end, int* status) {
+  const ExtremeArgs& s = *static_cast<const ExtremeArgs*>(ctx);
+  for (int64_t i = begin; i < end; i++) {
+    float* out = s.out + i * s.d;
+    int32_t* arg = s.arg + i * s.d;
+    bool ok = CheckRow(s.rowPtr, s.colIdx, s.nnz, s.numSrc, i, status);
+    int64_t a = ok ? s.rowPtr[i] : 0;
+    int64_t b = ok ? s.rowPtr[i + 1] : 0;
+    if (a == b) {
+      // no entry (or an invalid row): 0 with arg -1, as the reference
+      for (int64_t k = 0; k < s.d; k++) {
+        out[k] = 0.0f;
+        arg[k] = -1;
+      }
+    } else if (s.weights == nullptr) {
+      ExtremeRow<false, Max>(s, a, b, out, arg);
+    } else {
+      ExtremeRow<true, Max>(s, a, b, out, arg);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------
+// edgeDot: dots[e] = a[i, :] . b[col_e, :], summed in feature order
+// ---------------------------------------------------------------------
+
+struct EdgeDotArgs {
+  const int32_t* rowPtr;
+  const int32_t* colIdx;
+  const float* a;
+  const float* b;
+  float* dots;
+  int64_t d;
+  int64_t nnz;
+  int64_t numSrc;
+};
+
+// Four entries of one row at once: four independent serial sums, each in
+// the reference's order (s = s + a_k b_k for k = 0, 1, ...).
+MPCL_CLONES
+static void EdgeDotRange(const void* ctx, int64_t begin, int64_t end,
+                         int* status) {
+  const EdgeDotArgs& s = *static_cast<const EdgeDotArgs*>(ctx);
+  const int64_t d = s.d;
+  for (int64_t i = begin; i < end; i++) {
+    if (!CheckRow(s.rowPtr, s.colIdx, s.nnz, s.numSrc, i, status)) {
+      continue;
+    }
+    const float* __restrict ai = s.a + i * d;
+    int64_t e = s.rowPtr[i];
+    const int64_t stop = s.rowPtr[i + 1];
+    for (; e + 4 <= stop; e += 4) {
+      const float* __restrict b0 = s.b + s.colIdx[e] * d;
+      const float* __restrict b1 = s.b + s.colIdx[e + 1] * d;
+      const float* __restrict b2 = s.b + s.colIdx[e + 2] * d;
+      const float* __restrict b3 = s.b + s.colIdx[e + 3] * d;
+      float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+      for (int64_t k = 0; k < d; k++) {
+        const float ak = ai[k];
+        s0 = s0 + ak * b0[k];
+        s1 = s1 + ak * b1[k];
+        s2 = s2 + ak * b2[k];
+        s3 = s3 + ak * b3[k];
+      }
+      s.dots[e] = s0;
+      s.dots[e + 1] = s1;
+      s.dots[e + 2] = s2;
+      s.dots[e + 3] = s3;
+    }
+    for (; e < stop; e++) {
+      const float* __restrict br = s.b + s.colIdx[e] * d;
+      float acc = 0.0f;
+      for (int64_t k = 0; k < d; k++) acc = acc + ai[k] * br[k];
+      s.dots[e] = acc;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------
+// extremeBackward: route dy[i, k] to the winning entry
+// ---------------------------------------------------------------------
+
+struct BackwardArgs {
+  const int32_t* rowPtr;
+  const int32_t* colIdx;
+  const float* weights;
+  const int32_t* arg;
+  const float* x;  // needed only with weights
+  const float* dy;
+  float* dx;
+  float* dw;  // null when unweighted
+  int64_t rows;
+  int64_t d;
+  int64_t nnz;
+  int64_t numSrc;
+};
+
+// The entry p = i d + k routes to, or -1; sets status for a bad entry.
+static MPCL_INLINE int64_t RoutedEntry(const BackwardArgs& s, int64_t i,
+                                       int64_t p, int* status) {
+  const int64_t e = s.arg[p];
+  if (e < 0) return -1;
+  const int64_t a = s.rowPtr[i];
+  const int64_t b = s.rowPtr[i + 1];
+  if (a < 0 || b > s.nnz || e < a || e >= b) {
+    *status = kBadArg;
+    return -1;
+  }
+  if (static_cast<uint64_t>(s.colIdx[e]) >= static_cast<uint64_t>(s.numSrc)) {
+    *status = kBadColumn;
+    return -1;
+  }
+  return e;
+}
+
+// dx for the feature columns [k0, k1): the rows are visited in order, so
+// every dx[j, k] receives its terms in the reference's order.
+MPCL_CLONES
+static void BackwardDxRange(const void* ctx, int64_t k0, int64_t k1,
+                            int* status) {
+  const BackwardArgs& s = *static_cast<const BackwardArgs*>(ctx);
+  const int64_t d = s.d;
+  for (int64_t i = 0; i < s.rows; i++) {
+    for (int64_t k = k0; k < k1; k++) {
+      const int64_t p = i * d + k;
+      const int64_t e = RoutedEntry(s, i, p, status);
+      if (e < 0) continue;
+      const float g = s.dy[p];
+      float* dxp = s.dx + static_cast<int64_t>(s.colIdx[e]) * d + k;
+      if (s.weights == nullptr) {
+        *dxp += g;
+      } else {
+        *dxp += s.weights[e] * g;
+      }
+    }
+  }
+}
+
+// dw for the rows [begin, end): entry e belongs to one row, whose
+// features are visited in order, as in the reference.
+static void BackwardDwRange(const void* ctx, int64_t begin, int64_t end,
+                            int* status) {
+  const BackwardArgs& s = *static_cast<const BackwardArgs*>(ctx);
+  const int64_t d = s.d;
+  for (int64_t i = begin; i < end; i++) {
+    for (int64_t k = 0; k < d; k++) {
+      const int64_t p = i * d + k;
+      const int64_t e = RoutedEntry(s, i, p, status);
+      if (e < 0) continue;
+      const float xv = s.x[static_cast<int64_t>(s.colIdx[e]) * d + k];
+      s.dw[e] += xv * s.dy[p];
+    }
+  }
+}
+
+// ---------------------------------------------------------------------
+// N-API glue
+// ---------------------------------------------------------------------
+
+// A typed array's data and length; `data` null for JS null/undefined
+// when `nullable`. Returns false (with a JS TypeError pending) otherwise.
+struct View {
+  void* data;
+  int64_t length;
+};
+
+static bool GetView(napi_env env, napi_value v, napi_typedarray_type want,
+                    bool nullable, const char* name, View* out) {
+  napi_valuetype vt;
+  napi_typeof(env, v, &vt);
+  if (nullable && (vt == napi_null || vt == napi_undefined)) {
+    out->data = nullptr;
+    out->length = 0;
+    return true;
+  }
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (is) {
+    napi_get_typedarray_info(env, v, &type, &length, &data, nullptr,
+                             nullptr);
+  }
+  if (!is || type != want) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "mpcl_kernels: %s must be %s", name,
+             want == napi_int32_array ? "an Int32Array" : "a Float32Array");
+    napi_throw_type_error(env, nullptr, msg);
+    return false;
+  }
+  out->data = data;
+  out->length = static_cast<int64_t>(length);
+  return true;
+}
+
+static bool GetInt(napi_env env, napi_value v, const char* name,
+                   int64_t* out) {
+  if (napi_get_value_int64(env, v, out) != napi_ok) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "mpcl_kernels: %s must be a number", name);
+    napi_throw_type_error(env, nullptr, msg);
+    return false;
+  }
+  return true;
+}
+
+static napi_value Int(napi_env env, int64_t v) {
+  napi_value r;
+  napi_create_int64(env, v, &r);
+  return r;
+}
+
+#define ARGS(n)                                                    \
+  size_t argc = n;                                                 \
+  napi_value argv[n];                                              \
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);      \
+  if (argc < n) {                                                  \
+    napi_throw_type_error(env, nullptr, "mpcl_kernels: missing arguments"); \
+    return nullptr;                                                \
+  }
+
+#define VIEW(i, type, nullable, name, out) \
+  if (!GetView(env, argv[i], type, nullable, name, &out)) return nullptr;
+
+#define INT(i, name, out) \
+  if (!GetInt(env, argv[i], name, &out)) return nullptr;
+
+// spmm(rowPtr, colIdx, weights | null, x, d, out, rowStart, rowEnd,
+//      threads) -> status
+static napi_value Spmm(napi_env env, napi_callback_info info) {
+  ARGS(9);
+  View rowPtr, colIdx, weights, x, out;
+  int64_t d, rowStart, rowEnd, threads;
+  VIEW(0, napi_int32_array, false, "rowPtr", rowPtr);
+  VIEW(1, napi_int32_array, false, "colIdx", colIdx);
+  VIEW(2, napi_float32_array, true, "weights", weights);
+  VIEW(3, napi_float32_array, false, "x", x);
+  INT(4, "d", d);
+  VIEW(5, napi_float32_array, false, "out", out);
+  INT(6, "rowStart", rowStart);
+  INT(7, "rowEnd", rowEnd);
+  INT(8, "threads", threads);
+
+  const int64_t rows = rowPtr.length - 1;
+  if (d < 0 || rows < 0 || rowStart < 0 || rowEnd < rowStart ||
+      rowEnd > rows || out.length < rowEnd * d ||
+      (weights.data != nullptr && weights.length < colIdx.length)) {
+    return Int(env, kBadShape);
+  }
+  if (d == 0 || rowStart == rowEnd) return Int(env, kOk);
+  SpmmArgs s{static_cast<const int32_t*>(rowPtr.data),
+             static_cast<const int32_t*>(colIdx.data),
+             static_cast<const float*>(weights.data),
+             static_cast<const float*>(x.data),
+             static_cast<float*>(out.data),
+             d,
+             colIdx.length,
+             x.length / d};
+  const double edges =
+      static_cast<double>(s.rowPtr[rowEnd]) - s.rowPtr[rowStart];
+  const int n = ThreadsFor(threads, (edges + (rowEnd - rowStart)) * d);
+  int64_t bounds[MPCL_MAX_THREADS + 1];
+  SplitRows(s.rowPtr, rowStart, rowEnd, n, bounds);
+  return Int(env, RunRanges(n, bounds, SpmmRange, &s));
+}
+
+// segmentExtreme(rowPtr, colIdx, weights | null, x, d, isMin, out, arg,
+//                threads) -> status
+static napi_value SegmentExtreme(napi_env env, napi_callback_info info) {
+  ARGS(9);
+  View rowPtr, colIdx, weights, x, out, arg;
+  int64_t d, isMin, threads;
+  VIEW(0, napi_int32_array, false, "rowPtr", rowPtr);
+  VIEW(1, napi_int32_array, false, "colIdx", colIdx);
+  VIEW(2, napi_float32_array, true, "weights", weights);
+  VIEW(3, napi_float32_array, false, "x", x);
+  INT(4, "d", d);
+  INT(5, "isMin", isMin);
+  VIEW(6, napi_float32_array, false, "out", out);
+  VIEW(7, napi_int32_array, false, "arg", arg);
+  INT(8, "threads", threads);
+
+  const int64_t rows = rowPtr.length - 1;
+  if (d < 0 || rows < 0 || out.length < rows * d || arg.length < rows * d ||
+      (weights.data != nullptr && weights.length < colIdx.length)) {
+    return Int(env, kBadShape);
+  }
+  if (d == 0 || rows == 0) return Int(env, kOk);
+  ExtremeArgs s{static_cast<const int32_t*>(rowPtr.data),
+                static_cast<const int32_t*>(colIdx.data),
+                static_cast<const float*>(weights.data),
+                static_cast<const float*>(x.data),
+                static_cast<float*>(out.data),
+                static_cast<int32_t*>(arg.data),
+                d,
+                colIdx.length,
+                x.length / d};
+  const double edges = static_cast<double>(s.rowPtr[rows]) - s.rowPtr[0];
+  const int n = ThreadsFor(threads, (edges + rows) * d);
+  int64_t bounds[MPCL_MAX_THREADS + 1];
+  SplitRows(s.rowPtr, 0, rows, n, bounds);
+  return Int(env, RunRanges(n, bounds,
+                            isMin ? ExtremeRange<false> : ExtremeRange<true>,
+                            &s));
+}
+
+// edgeDot(rowPtr, colIdx, a, b, d, dots, threads) -> status
+static napi_value EdgeDot(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  View rowPtr, colIdx, a, b, dots;
+  int64_t d, threads;
+  VIEW(0, napi_int32_array, false, "rowPtr", rowPtr);
+  VIEW(1, napi_int32_array, false, "colIdx", colIdx);
+  VIEW(2, napi_float32_array, false, "a", a);
+  VIEW(3, napi_float32_array, false, "b", b);
+  INT(4, "d", d);
+  VIEW(5, napi_float32_array, false, "dots", dots);
+  INT(6, "threads", threads);
+
+  const int64_t rows = rowPtr.length - 1;
+  if (d < 0 || rows < 0 || a.length < rows * d ||
+      dots.length < colIdx.length) {
+    return Int(env, kBadShape);
+  }
+  if (rows == 0) return Int(env, kOk);
+  if (d == 0) {
+    // every dot product is the empty sum
+    memset(dots.data, 0, sizeof(float) * colIdx.length);
+    return Int(env, kOk);
+  }
+  EdgeDotArgs s{static_cast<const int32_t*>(rowPtr.data),
+                static_cast<const int32_t*>(colIdx.data),
+                static_cast<const float*>(a.data),
+                static_cast<const float*>(b.data),
+                static_cast<float*>(dots.data),
+                d,
+                colIdx.length,
+                b.length / d};
+  const double edges = static_cast<double>(s.rowPtr[rows]) - s.rowPtr[0];
+  const int n = ThreadsFor(threads, (edges + rows) * d);
+  int64_t bounds[MPCL_MAX_THREADS + 1];
+  SplitRows(s.rowPtr, 0, rows, n, bounds);
+  return Int(env, RunRanges(n, bounds, EdgeDotRange, &s));
+}
+
+// extremeBackward(rowPtr, colIdx, weights | null, arg, x | null, dy, d,
+//                 dx, dw | null, threads) -> status
+// dx and dw must be zero-filled by the caller.
+static napi_value ExtremeBackward(napi_env env, napi_callback_info info) {
+  ARGS(10);
+  View rowPtr, colIdx, weights, arg, x, dy, dx, dw;
+  int64_t d, threads;
+  VIEW(0, napi_int32_array, false, "rowPtr", rowPtr);
+  VIEW(1, napi_int32_array, false, "colIdx", colIdx);
+  VIEW(2, napi_float32_array, true, "weights", weights);
+  VIEW(3, napi_int32_array, false, "arg", arg);
+  VIEW(4, napi_float32_array, true, "x", x);
+  VIEW(5, napi_float32_array, false, "dy", dy);
+  INT(6, "d", d);
+  VIEW(7, napi_float32_array, false, "dx", dx);
+  VIEW(8, napi_float32_array, true, "dw", dw);
+  INT(9, "threads", threads);
+
+  const int64_t rows = rowPtr.length - 1;
+  const bool weighted = weights.data != nullptr;
+  if (d < 0 || rows < 0 || arg.length != rows * d ||
+      dy.length < rows * d ||
+      (weighted && (weights.length < colIdx.length ||
+                    dw.data == nullptr || dw.length < colIdx.length ||
+                    x.data == nullptr || x.length < dx.length))) {
+    return Int(env, kBadShape);
+  }
+  if (d == 0 || rows == 0) return Int(env, kOk);
+  BackwardArgs s{static_cast<const int32_t*>(rowPtr.data),
+                 static_cast<const int32_t*>(colIdx.data),
+                 static_cast<const float*>(weights.data),
+                 static_cast<const int32_t*>(arg.data),
+                 static_cast<const float*>(x.data),
+                 static_cast<const float*>(dy.data),
+                 static_cast<float*>(dx.data),
+                 weighted ? static_cast<float*>(dw.data) : nullptr,
+                 rows,
+                 d,
+                 colIdx.length,
+                 dx.length / d};
+
+  // first dx, split by feature columns (rows may share a source)
+  int64_t bounds[MPCL_MAX_THREADS + 1];
+  int n = ThreadsFor(threads, static_cast<double>(rows) * d);
+  if (n > d) n = static_cast<int>(d);
+  SplitEven(d, n, bounds);
+  int status = RunRanges(n, bounds, BackwardDxRange, &s);
+
+  // then dw, split by rows (each entry belongs to one row)
+  if (weighted) {
+    n = ThreadsFor(threads, static_cast<double>(rows) * d);
+    SplitEven(rows, n, bounds);
+    int second = RunRanges(n, bounds, BackwardDwRange, &s);
+    if (status == kOk) status = second;
+  }
+  return Int(env, status);
+}
+
+// The instruction set the hot loops run with on this CPU.
+static const char* Simd() {
+#if MPCL_HAS_CLONES
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) return "avx2";
+  return "sse2";
+#elif defined(__aarch64__)
+  return "neon";
+#else
+  return "baseline";
+#endif
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  struct Fn {
+    const char* name;
+    napi_callback cb;
+  };
+  const Fn fns[] = {{"spmm", Spmm},
+                    {"segmentExtreme", SegmentExtreme},
+                    {"edgeDot", EdgeDot},
+                    {"extremeBackward", ExtremeBackward}};
+  for (const Fn& f : fns) {
+    napi_value v;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v);
+    napi_set_named_property(env, exports, f.name, v);
+  }
+  napi_set_named_property(env, exports, "abiVersion",
+                          Int(env, MPCL_ABI_VERSION));
+  napi_set_named_property(env, exports, "maxThreads",
+                          Int(env, MPCL_MAX_THREADS));
+  napi_value simd;
+  napi_create_string_utf8(env, Simd(), NAPI_AUTO_LENGTH, &simd);
+  napi_set_named_property(env, exports, "simd", simd);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
