@@ -241,3 +241,21 @@ export function columnSingularValues(
   householderQR(a, m, p);
   return triangularSingularValues(a, m, p);
 }
+
+/**
+ * Rows of an N × k matrix scaled to unit Euclidean norm, as float64
+ * (row-major N × k): `x_i / max(‖x_i‖, 1e-12)`, the convention of
+ * PyTorch's `F.normalize`, so an all-zero row stays zero.
+ */
+export function normalizeRows(x: DenseMatrix): Float64Array {
+  const { data, rows, cols } = x;
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    const base = i * cols;
+    let sq = 0;
+    for (let j = 0; j < cols; j++) sq += data[base + j] * data[base + j];
+    const inv = 1 / Math.max(Math.sqrt(sq), 1e-12);
+    for (let j = 0; j < cols; j++) out[base + j] = data[base + j] * inv;
+  }
+  return out;
+}

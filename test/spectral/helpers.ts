@@ -4,6 +4,8 @@
  * independent side of each comparison.
  */
 
+import { Graph } from "../../src/graph/graph.js";
+
 /** Mulberry32: a seeded PRNG returning floats in [0, 1). */
 export function seededRandom(seed: number): () => number {
   let t = seed >>> 0;
@@ -139,4 +141,48 @@ export function laplacian(n: number, edges: [number, number][]): Float64Array {
     l[v * n + v] += 1;
   }
   return l;
+}
+
+/**
+ * A seeded Erdős–Rényi graph G(n, p) stored as two directed edges per
+ * undirected one, optionally with weights in [0.5, 1.5), and its dense
+ * symmetric adjacency (no self-loops).
+ */
+export function randomUndirectedGraph(
+  rand: () => number,
+  n: number,
+  p: number,
+  weighted = false,
+): { graph: Graph; dense: Float64Array } {
+  const src: number[] = [];
+  const dst: number[] = [];
+  const w: number[] = [];
+  const dense = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      if (rand() >= p) continue;
+      const weight = weighted ? Math.fround(0.5 + rand()) : 1;
+      src.push(i, j);
+      dst.push(j, i);
+      w.push(weight, weight);
+      dense[i * n + j] = weight;
+      dense[j * n + i] = weight;
+    }
+  }
+  const graph = Graph.fromEdges(src, dst, {
+    numNodes: n,
+    weights: weighted ? w : null,
+  });
+  return { graph, dense };
+}
+
+/** Rows scaled to unit norm, as plain arrays. */
+export function unitRows(x: Float64Array, n: number, k: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const row = Array.from(x.subarray(i * k, (i + 1) * k));
+    const norm = Math.hypot(...row);
+    out.push(row.map((v) => v / norm));
+  }
+  return out;
 }
