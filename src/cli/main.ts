@@ -1,0 +1,34 @@
+/**
+ * The `mpcl` command line. Each sub-command lives in its own file of this
+ * folder and registers itself on the program; only this folder prints.
+ */
+
+import { Command } from "commander";
+import { MpclError } from "../errors.js";
+import { registerDemo } from "./demo.js";
+import { registerInfo } from "./info.js";
+import { packageVersion } from "./util.js";
+
+const program = new Command();
+program
+  .name("mpcl")
+  .description(
+    "Graph neural networks and contrastive learning on one " +
+      "message-passing operator",
+  )
+  .version(packageVersion());
+
+registerInfo(program);
+registerDemo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // our own errors are explained in one line; anything else is a bug and
+  // keeps its stack trace
+  if (err instanceof MpclError) {
+    console.error(`mpcl: ${err.name}: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}

@@ -1,0 +1,28 @@
+/** Small helpers shared by the sub-commands of the CLI. */
+
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** The version field of mpcl's package.json. */
+export function packageVersion(): string {
+  const path = fileURLToPath(new URL("../../package.json", import.meta.url));
+  return (JSON.parse(readFileSync(path, "utf8")) as { version: string })
+    .version;
+}
+
+/** Milliseconds since `start` (from `performance.now()`), 1 decimal. */
+export function since(start: number): number {
+  return Math.round((performance.now() - start) * 10) / 10;
+}
+
+/** Format rows as an aligned plain-text table with a header line. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map((c) => String(c)))];
+  const widths = header.map((_, j) =>
+    Math.max(...cells.map((r) => (r[j] ?? "").length)),
+  );
+  const line = (r: string[]) =>
+    r.map((c, j) => c.padEnd(widths[j])).join("  ").trimEnd();
+  const rule = widths.map((w) => "-".repeat(w)).join("  ");
+  return [line(cells[0]), rule, ...cells.slice(1).map(line)].join("\n");
+}

@@ -1,0 +1,62 @@
+// End-to-end tests of the `mpcl` command, run as a user would run it.
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const bin = fileURLToPath(new URL("../../bin/mpcl.js", import.meta.url));
+
+function mpcl(args: string[]): string {
+  return execFileSync(process.execPath, [bin, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, MPCL_BACKEND: "" },
+  });
+}
+
+describe("mpcl command", () => {
+  it("info --json reports backend, kernels and versions", () => {
+    const lines = mpcl(["info", "--json"]).trim().split("\n");
+    const info = JSON.parse(lines[lines.length - 1]);
+    expect(["tensorflow", "wasm", "cpu"]).toContain(info.backend);
+    expect(["native", "typescript"]).toContain(info.kernels);
+    expect(info.kernelThreads).toBeGreaterThanOrEqual(1);
+    expect(info.versions["@tensorflow/tfjs"]).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("MPCL_BACKEND=cpu forces the CPU backend", () => {
+    const out = execFileSync(process.execPath, [bin, "info", "--json"], {
+      encoding: "utf8",
+      env: { ...process.env, MPCL_BACKEND: "cpu" },
+    });
+    expect(JSON.parse(out.trim()).backend).toBe("cpu");
+  });
+
+  it("an unknown MPCL_BACKEND is a clear error, not a stack trace", () => {
+    let stderr = "";
+    let status = 0;
+    try {
+      execFileSync(process.execPath, [bin, "info"], {
+        encoding: "utf8",
+        env: { ...process.env, MPCL_BACKEND: "gpu9000" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    } catch (err) {
+      const e = err as { status: number; stderr: string };
+      status = e.status;
+      stderr = e.stderr;
+    }
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/^mpcl: ConfigError: initBackend/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("demo propagates Cora and smoothing helps the classifier", () => {
+    const out = mpcl(["demo"]);
+    expect(out).toMatch(/Cora: 2708 nodes, 5278 undirected edges/);
+    const acc = [...out.matchAll(/^([0-3])\s+(\d+\.\d)$/gm)].map((m) =>
+      Number(m[2]),
+    );
+    expect(acc).toHaveLength(4);
+    // two rounds of propagation beat raw features by a wide margin
+    expect(acc[2]).toBeGreaterThan(acc[0] + 10);
+  });
+});
