@@ -152,9 +152,12 @@ function decompose(
 
   const d = new Float64Array(n);
   const e = new Float64Array(Math.max(n - 1, 0));
-  const q = wantVectors ? identity(n) : null;
-  tridiagonalize(w, n, d, e, q);
-  tridiagonalQR(fn, d, e, q, n, maxIterations);
+  const betas = tridiagonalize(w, n, d, e);
+
+  // NOTE: the QR phase keeps Qᵀ (row j = eigenvector j), so that each
+  // rotation updates two contiguous rows
+  const qt = wantVectors ? transposed(accumulateQ(w, betas, n), n) : null;
+  tridiagonalQR(fn, d, e, qt, n, maxIterations);
 
   // sort ascending, undo the scaling
   const order = Array.from({ length: n }, (_, i) => i);
@@ -162,10 +165,11 @@ function decompose(
   const values = new Float64Array(n);
   for (let j = 0; j < n; j++) values[j] = d[order[j]] * scale;
   let vectors = new Float64Array(0);
-  if (q !== null) {
+  if (qt !== null) {
     vectors = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) vectors[i * n + j] = q[i * n + order[j]];
+    for (let j = 0; j < n; j++) {
+      const row = order[j] * n;
+      for (let i = 0; i < n; i++) vectors[i * n + j] = qt[row + i];
     }
   }
   return { values, vectors };
@@ -178,30 +182,34 @@ function decompose(
  */
 const TINY = 1e-300;
 
-/** The n × n identity, row-major. */
-function identity(n: number): Float64Array {
-  const m = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) m[i * n + i] = 1;
-  return m;
+/** The transpose of a row-major n × n matrix. */
+function transposed(m: Float64Array, n: number): Float64Array {
+  const t = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) t[j * n + i] = m[i * n + j];
+  }
+  return t;
 }
 
 /**
- * Reduce the symmetric matrix `w` (overwritten) to tridiagonal form:
- * diagonal into `d`, sub-diagonal into `e` (`e[i] = T[i+1][i]`), and, when
- * `q` is given (starting as I), `q ← q · H_0 · H_1 ⋯` so that
- * `A = Q T Qᵀ`.
+ * Reduce the symmetric matrix `w` (overwritten) to tridiagonal form
+ * T = Qᵀ A Q: diagonal into `d`, sub-diagonal into `e` (`e[i] = T[i+1][i]`).
+ * Returns β of every reflector; the reflector vectors are left in `w`
+ * (those of step k in column k, rows k+1..n−1) for {@link accumulateQ}.
  *
  * Step k zeroes column k below the sub-diagonal with the reflector
  * `H = I − β v vᵀ` acting on indices k+1..n−1, and updates the trailing
  * block as `W ← H W H = W − v pᵀ − p vᵀ` with `p = β W v − (β² vᵀWv / 2) v`.
+ * NOTE: only the lower triangle of the trailing block is read and
+ * written (the upper one goes stale), which halves the memory traffic.
  */
 function tridiagonalize(
   w: Float64Array,
   n: number,
   d: Float64Array,
   e: Float64Array,
-  q: Float64Array | null,
-): void {
+): Float64Array {
+  const betas = new Float64Array(Math.max(n, 0));
   const v = new Float64Array(n);
   const p = new Float64Array(n);
   for (let k = 0; k + 2 < n; k++) {
@@ -214,65 +222,106 @@ function tridiagonalize(
     if (tail === 0) {
       // NOTE: column already reduced; H = I, nothing to do
       e[k] = x0;
+      w[lo * n + k] = 0;
       continue;
     }
     const norm = Math.sqrt(x0 * x0 + tail);
     const alpha = x0 > 0 ? -norm : norm;
     for (let i = lo; i < n; i++) v[i] = w[i * n + k];
     v[lo] -= alpha;
-    const vv = v[lo] * v[lo] + tail;
-    const beta = 2 / vv;
+    const beta = 2 / (v[lo] * v[lo] + tail);
     e[k] = alpha;
+    betas[k] = beta;
+    w[lo * n + k] = v[lo];
 
-    // p = β W v over the trailing block, then p −= (β vᵀp / 2) v
+    // p = W v from the lower triangle: entry (i, j), j < i, serves both
+    // p_i (as W_ij v_j) and p_j (as W_ji v_i)
+    p.fill(0, lo, n);
+    for (let i = lo; i < n; i++) {
+      const row = i * n;
+      const vi = v[i];
+      let s = 0;
+      for (let j = lo; j < i; j++) {
+        const wij = w[row + j];
+        s += wij * v[j];
+        p[j] += wij * vi;
+      }
+      p[i] += s + w[row + i] * vi;
+    }
+
+    // p ← β p − (β vᵀ(β p) / 2) v
     let vp = 0;
     for (let i = lo; i < n; i++) {
-      let s = 0;
-      const row = i * n;
-      for (let j = lo; j < n; j++) s += w[row + j] * v[j];
-      p[i] = beta * s;
+      p[i] *= beta;
       vp += v[i] * p[i];
     }
     const half = (beta * vp) / 2;
     for (let i = lo; i < n; i++) p[i] -= half * v[i];
 
-    // W ← W − v pᵀ − p vᵀ on the trailing block
+    // W ← W − v pᵀ − p vᵀ on the lower triangle of the trailing block
     for (let i = lo; i < n; i++) {
       const row = i * n;
       const vi = v[i];
       const pi = p[i];
-      for (let j = lo; j < n; j++) w[row + j] -= vi * p[j] + pi * v[j];
-    }
-
-    // Q ← Q H: every row of Q loses β (Q_row · v) v
-    if (q !== null) {
-      for (let i = 0; i < n; i++) {
-        const row = i * n;
-        let s = 0;
-        for (let j = lo; j < n; j++) s += q[row + j] * v[j];
-        s *= beta;
-        if (s === 0) continue;
-        for (let j = lo; j < n; j++) q[row + j] -= s * v[j];
-      }
+      for (let j = lo; j <= i; j++) w[row + j] -= vi * p[j] + pi * v[j];
     }
   }
 
   // what is left is the diagonal and the last sub-diagonal entry
   for (let i = 0; i < n; i++) d[i] = w[i * n + i];
   if (n >= 2) e[n - 2] = w[(n - 1) * n + (n - 2)];
+  return betas;
+}
+
+/**
+ * Q = H_0 H_1 ⋯ H_{n−3} (row-major) from the reflectors that
+ * {@link tridiagonalize} left in `w`, applied backwards to the identity:
+ * when H_k is applied, the product so far differs from I only in rows and
+ * columns above k, so each step costs O((n − k)²).
+ */
+function accumulateQ(
+  w: Float64Array,
+  betas: Float64Array,
+  n: number,
+): Float64Array {
+  const q = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) q[i * n + i] = 1;
+  const s = new Float64Array(n);
+  for (let k = n - 3; k >= 0; k--) {
+    const beta = betas[k];
+    if (beta === 0) continue;
+    const lo = k + 1;
+
+    // s = vᵀ Q over rows and columns lo..n−1, then Q −= β v s
+    s.fill(0, lo, n);
+    for (let i = lo; i < n; i++) {
+      const vi = w[i * n + k];
+      if (vi === 0) continue;
+      const row = i * n;
+      for (let c = lo; c < n; c++) s[c] += vi * q[row + c];
+    }
+    for (let i = lo; i < n; i++) {
+      const f = beta * w[i * n + k];
+      if (f === 0) continue;
+      const row = i * n;
+      for (let c = lo; c < n; c++) q[row + c] -= f * s[c];
+    }
+  }
+  return q;
 }
 
 /**
  * Diagonalise the symmetric tridiagonal matrix (d, e) in place by implicit
  * QR steps with Wilkinson shifts; `d` ends up holding the eigenvalues
- * (unsorted) and, when given, `q ← q · Gᵀ` for every rotation G, so that
- * its columns become the eigenvectors.
+ * (unsorted) and, when given, `qt` (Qᵀ, row-major) is updated as
+ * `Qᵀ ← G Qᵀ` for every rotation G, so that its rows become the
+ * eigenvectors.
  */
 function tridiagonalQR(
   fn: string,
   d: Float64Array,
   e: Float64Array,
-  q: Float64Array | null,
+  qt: Float64Array | null,
   n: number,
   maxIterations: number,
 ): void {
@@ -337,14 +386,15 @@ function tridiagonalQR(
         x = e[k];
       }
 
-      // V ← V Rᵀ: columns k and k+1
-      if (q !== null) {
+      // V ← V Rᵀ on columns k and k+1 of V, i.e. rows k, k+1 of Vᵀ
+      if (qt !== null) {
+        const r0 = k * n;
+        const r1 = r0 + n;
         for (let i = 0; i < n; i++) {
-          const row = i * n;
-          const a0 = q[row + k];
-          const a1 = q[row + k + 1];
-          q[row + k] = c * a0 + s * a1;
-          q[row + k + 1] = c * a1 - s * a0;
+          const a0 = qt[r0 + i];
+          const a1 = qt[r1 + i];
+          qt[r0 + i] = c * a0 + s * a1;
+          qt[r1 + i] = c * a1 - s * a0;
         }
       }
     }
