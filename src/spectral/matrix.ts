@@ -207,6 +207,11 @@ export function householderQ(
  * Singular values, descending, of the upper triangle R (p × p) of
  * {@link householderQR}'s output, through the eigenvalues ±σ of
  * [[0, R], [Rᵀ, 0]]: absolute error about `p · eps · σ_max`.
+ *
+ * LIMITATION: the 2p × 2p dense eigenproblem costs about 8× a p × p one,
+ * so p beyond a few hundred takes seconds to minutes (p = 500: 1,000²
+ * eigenvalues, several seconds); there is no one-sided Jacobi or
+ * bidiagonalisation SVD that would avoid the doubling.
  */
 export function triangularSingularValues(
   a: Float64Array,
