@@ -22,6 +22,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <atomic>
+#include <new>
+
 // Bump when an entry point changes its arguments: native.ts refuses a
 // binary built from other sources.
 #define MPCL_ABI_VERSION 1
@@ -58,71 +61,141 @@ enum Status {
 // Threads
 // ---------------------------------------------------------------------
 
-// One contiguous range of work items (rows or feature columns).
-struct Task {
-  void (*fn)(const void* ctx, int64_t begin, int64_t end, int* status);
+// Chunks per thread: work is handed out in chunks from a shared counter,
+// so a thread that the OS does not schedule (a busy machine) holds up
+// little: the others take its share.
+#define MPCL_CHUNKS_PER_THREAD 16
+#define MPCL_MAX_CHUNKS (MPCL_MAX_THREADS * MPCL_CHUNKS_PER_THREAD)
+
+typedef void (*RangeFn)(const void* ctx, int64_t begin, int64_t end,
+                        int* status);
+
+// One parallel call. Helper threads are detached and share the job by
+// reference count, so the caller never waits for a helper that has not
+// started: it waits only for chunks that a helper has claimed.
+// NOTE: `ctx` lives on the caller's stack; a helper reads it only while
+// it runs a claimed chunk, and the caller returns only once every claimed
+// chunk is done, so no helper reads it afterwards.
+struct Job {
+  RangeFn fn;
   const void* ctx;
-  int64_t begin;
-  int64_t end;
-  int status;
+  int64_t chunks;
+  int64_t bounds[MPCL_MAX_CHUNKS + 1];
+  std::atomic<int64_t> next{0};
+  std::atomic<int64_t> done{0};
+  std::atomic<int> refs{1};
+  std::atomic<int> status{kOk};
+  pthread_mutex_t mutex;
+  pthread_cond_t finished;
 };
 
-static void* RunTask(void* p) {
-  Task* t = static_cast<Task*>(p);
-  t->fn(t->ctx, t->begin, t->end, &t->status);
+static void Release(Job* job) {
+  if (job->refs.fetch_sub(1) == 1) {
+    pthread_cond_destroy(&job->finished);
+    pthread_mutex_destroy(&job->mutex);
+    delete job;
+  }
+}
+
+// Claims and runs chunks until none is left.
+static void Work(Job* job) {
+  for (;;) {
+    const int64_t c = job->next.fetch_add(1);
+    if (c >= job->chunks) return;
+    int status = kOk;
+    job->fn(job->ctx, job->bounds[c], job->bounds[c + 1], &status);
+    if (status != kOk) {
+      int ok = kOk;
+      job->status.compare_exchange_strong(ok, status);
+    }
+    if (job->done.fetch_add(1) + 1 == job->chunks) {
+      pthread_mutex_lock(&job->mutex);
+      pthread_cond_broadcast(&job->finished);
+      pthread_mutex_unlock(&job->mutex);
+    }
+  }
+}
+
+static void* Helper(void* p) {
+  Job* job = static_cast<Job*>(p);
+  Work(job);
+  Release(job);
   return nullptr;
 }
 
-// Runs fn over the ranges [bounds[t], bounds[t + 1]), t < n, one thread
-// each (the caller runs the first). A thread that cannot start has its
-// range run on the caller: the results do not depend on who runs what.
-static int RunRanges(int n, const int64_t* bounds,
-                     void (*fn)(const void*, int64_t, int64_t, int*),
-                     const void* ctx) {
-  Task tasks[MPCL_MAX_THREADS];
-  pthread_t ids[MPCL_MAX_THREADS];
-  bool started[MPCL_MAX_THREADS];
-  for (int t = 0; t < n; t++) {
-    tasks[t] = Task{fn, ctx, bounds[t], bounds[t + 1], kOk};
-    started[t] = false;
+// Runs fn over the chunks [bounds[c], bounds[c + 1]), c < chunks, on the
+// caller and up to threads - 1 helpers. Every chunk runs once, on one
+// thread, so the results do not depend on who runs what. Returns the
+// first non-zero status a chunk reported.
+static int RunChunks(int threads, int64_t chunks, const int64_t* bounds,
+                     RangeFn fn, const void* ctx) {
+  if (threads <= 1 || chunks <= 1) {
+    int status = kOk;
+    for (int64_t c = 0; c < chunks; c++) {
+      fn(ctx, bounds[c], bounds[c + 1], &status);
+    }
+    return status;
   }
-  for (int t = 1; t < n; t++) {
-    if (tasks[t].begin == tasks[t].end) continue;
-    started[t] = pthread_create(&ids[t], nullptr, RunTask, &tasks[t]) == 0;
+  Job* job = new (std::nothrow) Job;
+  if (job == nullptr) return RunChunks(1, chunks, bounds, fn, ctx);
+  job->fn = fn;
+  job->ctx = ctx;
+  job->chunks = chunks;
+  memcpy(job->bounds, bounds, sizeof(int64_t) * (chunks + 1));
+  pthread_mutex_init(&job->mutex, nullptr);
+  pthread_cond_init(&job->finished, nullptr);
+
+  // helpers that fail to start are simply not there: the caller works on
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  for (int t = 1; t < threads; t++) {
+    job->refs.fetch_add(1);
+    pthread_t id;
+    if (pthread_create(&id, &attr, Helper, job) != 0) {
+      job->refs.fetch_sub(1);
+      break;
+    }
   }
-  RunTask(&tasks[0]);
-  for (int t = 1; t < n; t++) {
-    if (!started[t]) RunTask(&tasks[t]);
+  pthread_attr_destroy(&attr);
+
+  Work(job);
+  pthread_mutex_lock(&job->mutex);
+  while (job->done.load() < chunks) {
+    pthread_cond_wait(&job->finished, &job->mutex);
   }
-  int status = kOk;
-  for (int t = 1; t < n; t++) {
-    if (started[t]) pthread_join(ids[t], nullptr);
-  }
-  for (int t = 0; t < n; t++) {
-    if (status == kOk) status = tasks[t].status;
-  }
+  pthread_mutex_unlock(&job->mutex);
+  const int status = job->status.load();
+  Release(job);
   return status;
 }
 
 // Number of threads worth starting for `work` multiply-adds.
-static int ThreadsFor(int requested, double work) {
-  int n = requested < 1 ? 1 : requested;
+static int ThreadsFor(int64_t requested, double work) {
+  int64_t n = requested < 1 ? 1 : requested;
   if (n > MPCL_MAX_THREADS) n = MPCL_MAX_THREADS;
   double most = work / MPCL_MIN_WORK_PER_THREAD;
-  if (most < n) n = most < 1 ? 1 : static_cast<int>(most);
-  return n;
+  if (most < n) n = most < 1 ? 1 : static_cast<int64_t>(most);
+  return static_cast<int>(n);
+}
+
+// Number of chunks for `threads` threads over `items` work items.
+static int64_t ChunksFor(int threads, int64_t items) {
+  int64_t chunks = threads <= 1 ? 1 : threads * MPCL_CHUNKS_PER_THREAD;
+  if (chunks > items) chunks = items < 1 ? 1 : items;
+  return chunks;
 }
 
 // Splits rows [rowStart, rowEnd) into n ranges of about equal cost, a
 // row costing one unit plus one per entry. rowPtr is not trusted here:
 // the bounds only need to be increasing, the kernels check the rest.
 static void SplitRows(const int32_t* rowPtr, int64_t rowStart,
-                      int64_t rowEnd, int n, int64_t* bounds) {
+                      int64_t rowEnd, int64_t n, int64_t* bounds) {
   bounds[0] = rowStart;
   bounds[n] = rowEnd;
   double first = static_cast<double>(rowPtr[rowStart]) + rowStart;
   double total = static_cast<double>(rowPtr[rowEnd]) + rowEnd - first;
-  for (int t = 1; t < n; t++) {
+  for (int64_t t = 1; t < n; t++) {
     double target = first + total * t / n;
     int64_t lo = rowStart;
     int64_t hi = rowEnd;
@@ -135,12 +208,35 @@ static void SplitRows(const int32_t* rowPtr, int64_t rowStart,
       }
     }
     bounds[t] = lo < bounds[t - 1] ? bounds[t - 1] : lo;
+    if (bounds[t] > rowEnd) bounds[t] = rowEnd;
   }
 }
 
-// Splits [0, count) into n equal ranges.
-static void SplitEven(int64_t count, int n, int64_t* bounds) {
-  for (int t = 0; t <= n; t++) bounds[t] = count * t / n;
+// Splits [0, count) into n ranges whose inner bounds are multiples of
+// `align` (n is lowered when count / align is smaller).
+static int64_t SplitEven(int64_t count, int64_t n, int64_t align,
+                         int64_t* bounds) {
+  const int64_t units = (count + align - 1) / align;
+  if (n > units) n = units < 1 ? 1 : units;
+  for (int64_t t = 0; t <= n; t++) {
+    int64_t b = units * t / n * align;
+    bounds[t] = b > count ? count : b;
+  }
+  return n;
+}
+
+// Row-parallel call: rows [rowStart, rowEnd) of a CSR, `d` features.
+static int RunRows(int64_t requested, const int32_t* rowPtr,
+                   int64_t rowStart, int64_t rowEnd, int64_t d, RangeFn fn,
+                   const void* ctx) {
+  const double edges =
+      static_cast<double>(rowPtr[rowEnd]) - rowPtr[rowStart];
+  const int threads =
+      ThreadsFor(requested, (edges + (rowEnd - rowStart)) * d);
+  const int64_t chunks = ChunksFor(threads, rowEnd - rowStart);
+  int64_t bounds[MPCL_MAX_CHUNKS + 1];
+  SplitRows(rowPtr, rowStart, rowEnd, chunks, bounds);
+  return RunChunks(threads, chunks, bounds, fn, ctx);
 }
 
 // Checks row i's pointers and column indices; true when usable.
@@ -651,12 +747,8 @@ static napi_value Spmm(napi_env env, napi_callback_info info) {
              d,
              colIdx.length,
              x.length / d};
-  const double edges =
-      static_cast<double>(s.rowPtr[rowEnd]) - s.rowPtr[rowStart];
-  const int n = ThreadsFor(threads, (edges + (rowEnd - rowStart)) * d);
-  int64_t bounds[MPCL_MAX_THREADS + 1];
-  SplitRows(s.rowPtr, rowStart, rowEnd, n, bounds);
-  return Int(env, RunRanges(n, bounds, SpmmRange, &s));
+  return Int(env,
+             RunRows(threads, s.rowPtr, rowStart, rowEnd, d, SpmmRange, &s));
 }
 
 // segmentExtreme(rowPtr, colIdx, weights | null, x, d, isMin, out, arg,
@@ -690,13 +782,8 @@ static napi_value SegmentExtreme(napi_env env, napi_callback_info info) {
                 d,
                 colIdx.length,
                 x.length / d};
-  const double edges = static_cast<double>(s.rowPtr[rows]) - s.rowPtr[0];
-  const int n = ThreadsFor(threads, (edges + rows) * d);
-  int64_t bounds[MPCL_MAX_THREADS + 1];
-  SplitRows(s.rowPtr, 0, rows, n, bounds);
-  return Int(env, RunRanges(n, bounds,
-                            isMin ? ExtremeRange<false> : ExtremeRange<true>,
-                            &s));
+  RangeFn fn = isMin ? ExtremeRange<false> : ExtremeRange<true>;
+  return Int(env, RunRows(threads, s.rowPtr, 0, rows, d, fn, &s));
 }
 
 // edgeDot(rowPtr, colIdx, a, b, d, dots, threads) -> status
@@ -731,11 +818,7 @@ static napi_value EdgeDot(napi_env env, napi_callback_info info) {
                 d,
                 colIdx.length,
                 b.length / d};
-  const double edges = static_cast<double>(s.rowPtr[rows]) - s.rowPtr[0];
-  const int n = ThreadsFor(threads, (edges + rows) * d);
-  int64_t bounds[MPCL_MAX_THREADS + 1];
-  SplitRows(s.rowPtr, 0, rows, n, bounds);
-  return Int(env, RunRanges(n, bounds, EdgeDotRange, &s));
+  return Int(env, RunRows(threads, s.rowPtr, 0, rows, d, EdgeDotRange, &s));
 }
 
 // extremeBackward(rowPtr, colIdx, weights | null, arg, x | null, dy, d,
@@ -779,18 +862,17 @@ static napi_value ExtremeBackward(napi_env env, napi_callback_info info) {
                  colIdx.length,
                  dx.length / d};
 
-  // first dx, split by feature columns (rows may share a source)
-  int64_t bounds[MPCL_MAX_THREADS + 1];
-  int n = ThreadsFor(threads, static_cast<double>(rows) * d);
-  if (n > d) n = static_cast<int>(d);
-  SplitEven(d, n, bounds);
-  int status = RunRanges(n, bounds, BackwardDxRange, &s);
+  // first dx, split by feature columns (rows may share a source), in
+  // blocks of 16 columns: one cache line of dx and arg per row
+  int64_t bounds[MPCL_MAX_CHUNKS + 1];
+  const int n = ThreadsFor(threads, static_cast<double>(rows) * d);
+  int64_t chunks = SplitEven(d, ChunksFor(n, d), 16, bounds);
+  int status = RunChunks(n, chunks, bounds, BackwardDxRange, &s);
 
   // then dw, split by rows (each entry belongs to one row)
   if (weighted) {
-    n = ThreadsFor(threads, static_cast<double>(rows) * d);
-    SplitEven(rows, n, bounds);
-    int second = RunRanges(n, bounds, BackwardDwRange, &s);
+    chunks = SplitEven(rows, ChunksFor(n, rows), 1, bounds);
+    int second = RunChunks(n, chunks, bounds, BackwardDwRange, &s);
     if (status == kOk) status = second;
   }
   return Int(env, status);
