@@ -1,6 +1,8 @@
 /** `mpcl info`: the backend, threads and versions this process uses. */
 
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { initBackend } from "../backend.js";
 import { kernelInfo } from "../graph/kernels.js";
@@ -26,19 +28,36 @@ const PACKAGES = [
   "mathjs",
 ];
 
+/**
+ * The version of an installed package, read from the package.json found
+ * above its entry point (some packages do not export their package.json).
+ */
+function installedVersion(name: string): string {
+  const require = createRequire(import.meta.url);
+  let dir: string;
+  try {
+    dir = dirname(require.resolve(name));
+  } catch {
+    return "not installed";
+  }
+  for (;;) {
+    const file = join(dir, "package.json");
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, "utf8"));
+      if (pkg.name === name) return pkg.version as string;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return "unknown";
+    dir = parent;
+  }
+}
+
 /** Collect the runtime facts (starts the backend if needed). */
 export async function runtimeInfo(): Promise<RuntimeInfo> {
   const backend = await initBackend();
   const kernels = kernelInfo();
-  const require = createRequire(import.meta.url);
   const versions: Record<string, string> = {};
-  for (const name of PACKAGES) {
-    try {
-      versions[name] = require(`${name}/package.json`).version;
-    } catch {
-      versions[name] = "not installed";
-    }
-  }
+  for (const name of PACKAGES) versions[name] = installedVersion(name);
   return {
     mpcl: packageVersion(),
     node: process.version,

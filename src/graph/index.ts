@@ -1,0 +1,17 @@
+/** The graph layer: the Graph type, builders, transforms, I/O, datasets. */
+
+export * from "./builders.js";
+export * from "./datasets/index.js";
+export * from "./graph.js";
+export * from "./io.js";
+export {
+  type CSR,
+  edgeDot,
+  type KernelInfo,
+  kernelInfo,
+  kernelThreads,
+  segmentExtreme,
+  setKernelThreads,
+  spmm,
+} from "./kernels.js";
+export * from "./transforms.js";

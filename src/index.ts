@@ -1,0 +1,16 @@
+/**
+ * mpcl: graph neural networks and contrastive learning on one
+ * message-passing operator. This module is the public API: the Graph
+ * type and its builders, transforms and datasets; `propagate` with its
+ * aggregators and affinity graphs; backend selection; typed errors.
+ */
+
+export {
+  type BackendInfo,
+  type BackendName,
+  initBackend,
+  tf,
+} from "./backend.js";
+export * from "./errors.js";
+export * from "./graph/index.js";
+export * from "./mp/index.js";

@@ -1,0 +1,47 @@
+// The README's TypeScript examples are run as written (with "mpcl"
+// resolved to this checkout), so that they cannot drift from the API.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const readme = readFileSync(join(root, "README.md"), "utf8");
+const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+const dir = mkdtempSync(join(tmpdir(), "mpcl-readme-"));
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(code: string, name: string): string {
+  const index = join(root, "src", "index.ts");
+  const file = join(dir, `${name}.mts`);
+  const prelude = code.includes("initBackend()")
+    ? ""
+    : `import { initBackend as __init } from "${index}";\nawait __init();\n`;
+  writeFileSync(file, prelude + code.replaceAll('from "mpcl"', `from "${index}"`));
+  return execFileSync(process.execPath, ["--import", "tsx", file], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+describe("README examples", () => {
+  it("has the API and custom-aggregator examples", () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("the API example runs", () => {
+    run(blocks[0], "api");
+  });
+
+  it("the custom aggregator gives the values its comment states", () => {
+    const out = run(blocks[1], "aggregator");
+    const numbers = [...out.matchAll(/-?\d+(\.\d+)?/g)].map((m) =>
+      Number(m[0]),
+    );
+    expect(numbers.slice(0, 3)).toEqual([5, 3, 0]);
+  });
+});
