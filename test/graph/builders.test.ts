@@ -94,6 +94,8 @@ describe("graphFromDense", () => {
       [1, 0],
     ];
     expect(() => graphFromDense(m)).toThrow(GraphError);
+    // even when only the pattern is kept
+    expect(() => graphFromDense(m, { weighted: false })).toThrow(GraphError);
     const g = graphFromDense(m, { allowNegativeWeights: true });
     expect(Array.from(g.toDense())).toEqual([0, -1, 1, 0]);
   });

@@ -483,6 +483,15 @@ describe("isSymmetric and reverse", () => {
     expect(isSymmetric(h)).toBe(false);
     expect(isSymmetric(h, 0.25)).toBe(true);
     expect(isSymmetric(h, 0.2)).toBe(false);
+    // tol = 0 means exact: one float32 ulp of 1e-3 (about 1e-10) counts
+    const a = Math.fround(1e-3);
+    const ulp = new Float32Array(
+      new Int32Array([new Int32Array(Float32Array.from([a]).buffer)[0] + 1])
+        .buffer,
+    )[0];
+    const tiny = Graph.fromEdges([0, 1], [1, 0], { weights: [a, ulp] });
+    expect(isSymmetric(tiny)).toBe(false);
+    expect(isSymmetric(tiny, 1e-9)).toBe(true);
     // an explicit zero weight equals a missing edge
     const z = Graph.fromEdges([0], [1], { weights: [0] });
     expect(isSymmetric(z)).toBe(true);
