@@ -15,7 +15,14 @@ import { GraphError, GraphFormatError } from "../errors.js";
 import { undirectedEdges } from "./builders.js";
 import { Graph } from "./graph.js";
 
-/** Largest node id a file may use: the node count must fit an int32. */
+/**
+ * Largest node id a file may use: the node count must fit an int32.
+ *
+ * LIMITATION: ids are used as array indices, not relabelled, so a file
+ * whose largest id is k allocates arrays of k + 1 nodes. A sparse id
+ * space (say ids near 10^9) exhausts memory instead of being compacted;
+ * relabel such files before reading them.
+ */
 const MAX_NODE_ID = 0x7ffffffe;
 
 /** A decimal number as written by people and by `String(number)`. */
@@ -83,11 +90,18 @@ export function parseEdgeList(
       `${fn}: numNodes must be a non-negative integer, got ${numNodesOption}`,
     );
   }
-  const idBound = Math.min(numNodesOption ?? MAX_NODE_ID + 1, MAX_NODE_ID + 1);
-  let weighted: boolean | null =
-    options.weighted === undefined || options.weighted === "auto"
-      ? null
-      : options.weighted;
+  const auto = options.weighted === undefined || options.weighted === "auto";
+  if (!auto && typeof options.weighted !== "boolean") {
+    throw new GraphError(
+      `${fn}: weighted must be "auto", true or false, got ` +
+        `${String(options.weighted)}`,
+    );
+  }
+  let weighted: boolean | null = auto ? null : (options.weighted as boolean);
+  const idBound =
+    numNodesOption !== undefined && numNodesOption <= MAX_NODE_ID
+      ? { value: numNodesOption, name: `numNodes = ${numNodesOption}` }
+      : { value: MAX_NODE_ID + 1, name: "2^31 - 1" };
 
   // first we parse every line, checking it on its own
   const us: number[] = [];
@@ -97,68 +111,25 @@ export function parseEdgeList(
   let maxId = -1;
   const textLines = text.split(/\r\n|\n|\r/);
   for (let k = 0; k < textLines.length; k++) {
-    const line = k + 1;
-    const fail = (message: string): never => {
-      throw new GraphFormatError(path, line, `${fn}: ${message}`);
-    };
     const raw = textLines[k];
     const hash = raw.indexOf("#");
     const content = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
     if (content === "") continue;
     const fields = content.split(/\s+/);
 
-    // the number of fields, and whether it agrees with earlier lines
-    if (fields.length !== 2 && fields.length !== 3) {
-      fail(`expected 2 or 3 fields (u v [w]), got ${fields.length}`);
+    // the first edge line decides whether weights are expected
+    if (weighted === null && (fields.length === 2 || fields.length === 3)) {
+      weighted = fields.length === 3;
     }
-    const hasWeight = fields.length === 3;
-    if (weighted === null) weighted = hasWeight;
-    if (hasWeight !== weighted) {
-      fail(
-        options.weighted === undefined || options.weighted === "auto"
-          ? `expected ${weighted ? 3 : 2} fields like the first edge ` +
-              `line (weighted and unweighted lines cannot mix), got ` +
-              `${fields.length}`
-          : `expected ${weighted ? 3 : 2} fields (weighted: ${weighted}), ` +
-              `got ${fields.length}`,
-      );
+    const edge = parseFields(fields, weighted ?? false, auto, idBound);
+    if ("error" in edge) {
+      throw new GraphFormatError(path, k + 1, `${fn}: ${edge.error}`);
     }
-
-    // the node ids
-    const ids = [0, 0];
-    for (let f = 0; f < 2; f++) {
-      const token = fields[f];
-      const id = /^\d+$/.test(token) ? Number(token) : Number.NaN;
-      if (!Number.isInteger(id)) {
-        fail(`expected a non-negative integer node id, got "${token}"`);
-      }
-      if (id >= idBound) {
-        fail(
-          numNodesOption !== undefined && numNodesOption <= MAX_NODE_ID
-            ? `expected a node id below numNodes = ${numNodesOption}, ` +
-                `got ${token}`
-            : `expected a node id below 2^31 - 1, got ${token}`,
-        );
-      }
-      ids[f] = id;
-      if (id > maxId) maxId = id;
-    }
-
-    // the weight, finite and non-negative once stored as float32
-    let w = 1;
-    if (hasWeight) {
-      const token = fields[2];
-      w = DECIMAL.test(token) ? Number(token) : Number.NaN;
-      if (!Number.isFinite(Math.fround(w))) {
-        fail(`expected a finite (float32) weight, got "${token}"`);
-      }
-      if (w < 0) fail(`expected a non-negative weight, got "${token}"`);
-      w += 0; // -0 becomes 0
-    }
-    us.push(ids[0]);
-    vs.push(ids[1]);
-    ws.push(w);
-    lines.push(line);
+    us.push(edge.u);
+    vs.push(edge.v);
+    ws.push(edge.w);
+    lines.push(k + 1);
+    maxId = Math.max(maxId, edge.u, edge.v);
   }
   const numNodes = numNodesOption ?? maxId + 1;
   const weights = weighted === true;
@@ -198,6 +169,67 @@ export function parseEdgeList(
     }
   }
   return Graph.fromEdges(src, dst, { numNodes, weights: weights ? w : null });
+}
+
+/**
+ * The edge of one line split into fields, or what is wrong with it:
+ * `weighted` says whether a third field is expected (`auto`: because
+ * the first edge line had one), and ids must lie below `idBound`.
+ */
+function parseFields(
+  fields: string[],
+  weighted: boolean,
+  auto: boolean,
+  idBound: { value: number; name: string },
+): { u: number; v: number; w: number } | { error: string } {
+  // the number of fields, and whether it agrees with the weight mode
+  if (fields.length !== 2 && fields.length !== 3) {
+    return {
+      error: `expected 2 or 3 fields (u v [w]), got ${fields.length}`,
+    };
+  }
+  const want = weighted ? 3 : 2;
+  if (fields.length !== want) {
+    return {
+      error: auto
+        ? `expected ${want} fields like the first edge line (weighted ` +
+          `and unweighted lines cannot mix), got ${fields.length}`
+        : `expected ${want} fields (weighted: ${weighted}), got ` +
+          `${fields.length}`,
+    };
+  }
+
+  // the node ids: decimal digits only, below the bound
+  const ids = [0, 0];
+  for (let f = 0; f < 2; f++) {
+    const token = fields[f];
+    if (!/^\d+$/.test(token)) {
+      return {
+        error: `expected a non-negative integer node id, got "${token}"`,
+      };
+    }
+    ids[f] = Number(token);
+    if (ids[f] >= idBound.value) {
+      return {
+        error: `expected a node id below ${idBound.name}, got ${token}`,
+      };
+    }
+  }
+
+  // the weight, finite and non-negative once stored as float32
+  let w = 1;
+  if (weighted) {
+    const token = fields[2];
+    w = DECIMAL.test(token) ? Number(token) : Number.NaN;
+    if (!Number.isFinite(Math.fround(w))) {
+      return { error: `expected a finite (float32) weight, got "${token}"` };
+    }
+    if (w < 0) {
+      return { error: `expected a non-negative weight, got "${token}"` };
+    }
+    w += 0; // -0 becomes 0
+  }
+  return { u: ids[0], v: ids[1], w };
 }
 
 /**

@@ -151,10 +151,12 @@ describe("parseEdgeList", () => {
     expect(err.line).toBe(3);
   });
 
-  it("raises GraphError for an invalid numNodes", () => {
+  it("raises GraphError for an invalid numNodes or weighted", () => {
     for (const numNodes of [-1, 1.5, Number.NaN]) {
       expect(() => parseEdgeList("0 1", { numNodes })).toThrow(GraphError);
     }
+    const weighted = "yes" as "auto";
+    expect(() => parseEdgeList("0 1", { weighted })).toThrow(GraphError);
   });
 });
 
