@@ -366,7 +366,7 @@ export function graphToGraphology(
   }
 
   // undirected case: pair each group of edges j → i with its twins
-  for (const [e, j, i] of undirectedEdges(fn, graph)) {
+  for (const [e, j, i] of undirectedEdges(graph, fn)) {
     out.addUndirectedEdgeWithKey(String(e), keys[j], keys[i], attrs(e));
   }
   return out;
@@ -396,15 +396,16 @@ function nodeKeysOf(
 /**
  * The undirected edges of a graph that is symmetric edge by edge, as
  * `[edgeId, j, i]` with j ≤ i, where `edgeId` is the CSR id of one edge
- * j → i. Raises `GraphError` (from `fn`) when some edge has no twin of
- * the same weight.
+ * j → i (each self-loop is its own undirected edge). Raises `GraphError`
+ * when some edge has no twin of the same weight; `fn` names the caller
+ * in that message.
  *
  * NOTE: the edges j → i form one contiguous run of row i (sources are
  * sorted), so the twins of a run are found by a binary search in row j.
  */
 export function undirectedEdges(
-  fn: string,
   graph: Graph,
+  fn = "undirectedEdges",
 ): Array<[number, number, number]> {
   const { rowPtr, colIdx } = graph;
   const out: Array<[number, number, number]> = [];

@@ -362,7 +362,7 @@ export function formatEdgeList(
       }
     }
   }
-  const pairs = undirectedEdges(fn, graph);
+  const pairs = undirectedEdges(graph, fn);
   out.push(header(graph, "undirected", pairs.length));
   for (const [e, j, i] of pairs) out.push(`${j} ${i}${field(e)}`);
   return `${out.join("\n")}\n`;

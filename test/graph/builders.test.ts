@@ -10,6 +10,7 @@ import {
   graphFromDense,
   graphFromGraphology,
   graphToGraphology,
+  undirectedEdges,
 } from "../../src/graph/builders.js";
 import { Graph } from "../../src/graph/graph.js";
 import { coalesce, symmetrize } from "../../src/graph/transforms.js";
@@ -282,5 +283,22 @@ describe("graphToGraphology", () => {
     );
     const type = "mixed" as "directed";
     expect(() => graphToGraphology(one, { type })).toThrow(GraphError);
+  });
+});
+
+describe("undirectedEdges", () => {
+  it("lists each twin pair once and each loop once", () => {
+    const g = Graph.fromEdges([0, 1, 2, 2, 1], [1, 0, 2, 1, 2], {
+      weights: [1, 1, 3, 2, 2],
+    });
+    // CSR ids: row 0 [1->0], row 1 [0->1, 2->1], row 2 [1->2, 2->2]
+    expect(undirectedEdges(g)).toEqual([
+      [1, 0, 1],
+      [3, 1, 2],
+      [4, 2, 2],
+    ]);
+    const asym = Graph.fromEdges([0], [1]);
+    expect(() => undirectedEdges(asym)).toThrow(GraphError);
+    expect(() => undirectedEdges(asym, "caller")).toThrow(/^caller:/);
   });
 });
