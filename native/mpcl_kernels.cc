@@ -27,23 +27,27 @@
 
 // Bump when an entry point changes its arguments: native.ts refuses a
 // binary built from other sources.
-#define MPCL_ABI_VERSION 1
+#define MPCL_ABI_VERSION 2
 
 #define MPCL_MAX_THREADS 64
 
 // Work (multiply-adds) below which a call stays on the calling thread.
 #define MPCL_MIN_WORK_PER_THREAD (1 << 16)
 
-// On x86-64 Linux with GCC, the hot loops are compiled twice (AVX2 and the
-// baseline SSE2) and the loader picks one by the CPU. Neither target fuses
-// multiply-adds, so both give the same bits.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    defined(__linux__)
-#define MPCL_CLONES __attribute__((target_clones("avx2", "default")))
-#define MPCL_HAS_CLONES 1
+#if !defined(__GNUC__)
+#error "mpcl_kernels.cc needs GCC or Clang (vector extensions, attributes)"
+#endif
+
+// On x86-64 with GCC, every kernel is compiled twice, for AVX2 (8-lane
+// vectors) and for the baseline (4-lane SSE2 vectors), and the variant is
+// picked at load time by the CPU. Neither target fuses multiply-adds, and
+// the lanes are independent, so both give the same bits. Elsewhere (other
+// CPUs, Clang) only the baseline is built: 4-lane vectors (NEON, SSE2).
+#if defined(__x86_64__) && !defined(__clang__)
+#define MPCL_AVX2 1
+#define MPCL_AVX2_TARGET __attribute__((target("avx2")))
 #else
-#define MPCL_CLONES
-#define MPCL_HAS_CLONES 0
+#define MPCL_AVX2 0
 #endif
 
 #define MPCL_INLINE inline __attribute__((always_inline))
@@ -262,22 +266,26 @@ static MPCL_INLINE bool CheckRow(const int32_t* rowPtr,
 // Vectors
 // ---------------------------------------------------------------------
 
-#if defined(__GNUC__)
-#define MPCL_VECTORS 1
-// Eight lanes of float32 / int32 (GCC and Clang vector extensions): one
-// AVX2 register, or two SSE2 registers in the baseline clone.
-typedef float V8f __attribute__((vector_size(32)));
-typedef int32_t V8i __attribute__((vector_size(32)));
+// L lanes of float32 / int32 (GCC and Clang vector extensions).
+template <int L>
+struct Lanes;
+template <>
+struct Lanes<4> {
+  typedef float F __attribute__((vector_size(16)));
+  typedef int32_t I __attribute__((vector_size(16)));
+};
+template <>
+struct Lanes<8> {
+  typedef float F __attribute__((vector_size(32)));
+  typedef int32_t I __attribute__((vector_size(32)));
+};
 
-static MPCL_INLINE V8f LoadV8f(const float* p) {
-  V8f v;
+template <int L>
+static MPCL_INLINE typename Lanes<L>::F Load(const float* p) {
+  typename Lanes<L>::F v;
   memcpy(&v, p, sizeof v);
   return v;
 }
-
-#else
-#define MPCL_VECTORS 0
-#endif
 
 // ---------------------------------------------------------------------
 // spmm: out[i, :] = sum_e w_e x[col_e, :], entries in CSR order
@@ -320,13 +328,13 @@ static MPCL_INLINE void SpmmTile(const SpmmArgs& s, int64_t a, int64_t b,
   for (int k = 0; k < T; k++) out[k0 + k] = acc[k];
 }
 
-#if MPCL_VECTORS
-// SpmmTile<8 V> with explicit vectors (the same operations per lane).
-template <int V, bool Weighted>
+// SpmmTile<L V> with explicit vectors (the same operations per lane).
+template <int L, int V, bool Weighted>
 static MPCL_INLINE void SpmmTileV(const SpmmArgs& s, int64_t a, int64_t b,
                                   int64_t k0, float* __restrict out) {
-  V8f acc[V];
-  for (int j = 0; j < V; j++) acc[j] = V8f{};
+  typedef typename Lanes<L>::F F;
+  F acc[V];
+  for (int j = 0; j < V; j++) acc[j] = F{};
   for (int64_t e = a; e < b; e++) {
     if (e + MPCL_PREFETCH < b) {
       __builtin_prefetch(s.x + s.colIdx[e + MPCL_PREFETCH] * s.d + k0);
@@ -334,32 +342,30 @@ static MPCL_INLINE void SpmmTileV(const SpmmArgs& s, int64_t a, int64_t b,
     const float* xr = s.x + s.colIdx[e] * s.d + k0;
     for (int j = 0; j < V; j++) {
       if (Weighted) {
-        acc[j] += s.weights[e] * LoadV8f(xr + 8 * j);
+        acc[j] += s.weights[e] * Load<L>(xr + L * j);
       } else {
-        acc[j] += LoadV8f(xr + 8 * j);
+        acc[j] += Load<L>(xr + L * j);
       }
     }
   }
   memcpy(out + k0, acc, sizeof acc);
 }
-#endif
 
-template <bool Weighted>
+// One output row: tiles of 32 columns, then of L, then single columns.
+template <int L, bool Weighted>
 static MPCL_INLINE void SpmmRow(const SpmmArgs& s, int64_t a, int64_t b,
                                 float* __restrict out) {
   int64_t k0 = 0;
-#if MPCL_VECTORS
-  for (; k0 + 32 <= s.d; k0 += 32) SpmmTileV<4, Weighted>(s, a, b, k0, out);
-  for (; k0 + 8 <= s.d; k0 += 8) SpmmTileV<1, Weighted>(s, a, b, k0, out);
-#endif
-  for (; k0 + 32 <= s.d; k0 += 32) SpmmTile<32, Weighted>(s, a, b, k0, out);
-  for (; k0 + 8 <= s.d; k0 += 8) SpmmTile<8, Weighted>(s, a, b, k0, out);
+  for (; k0 + 32 <= s.d; k0 += 32) {
+    SpmmTileV<L, 32 / L, Weighted>(s, a, b, k0, out);
+  }
+  for (; k0 + L <= s.d; k0 += L) SpmmTileV<L, 1, Weighted>(s, a, b, k0, out);
   for (; k0 < s.d; k0++) SpmmTile<1, Weighted>(s, a, b, k0, out);
 }
 
-MPCL_CLONES
-static void SpmmRange(const void* ctx, int64_t begin, int64_t end,
-                      int* status) {
+template <int L>
+static MPCL_INLINE void SpmmRange(const void* ctx, int64_t begin,
+                                  int64_t end, int* status) {
   const SpmmArgs& s = *static_cast<const SpmmArgs*>(ctx);
   for (int64_t i = begin; i < end; i++) {
     float* out = s.out + i * s.d;
@@ -368,9 +374,9 @@ static void SpmmRange(const void* ctx, int64_t begin, int64_t end,
       continue;
     }
     if (s.weights == nullptr) {
-      SpmmRow<false>(s, s.rowPtr[i], s.rowPtr[i + 1], out);
+      SpmmRow<L, false>(s, s.rowPtr[i], s.rowPtr[i + 1], out);
     } else {
-      SpmmRow<true>(s, s.rowPtr[i], s.rowPtr[i + 1], out);
+      SpmmRow<L, true>(s, s.rowPtr[i], s.rowPtr[i + 1], out);
     }
   }
 }
@@ -429,21 +435,22 @@ static MPCL_INLINE void ExtremeTile(const ExtremeArgs& s, int64_t a,
   }
 }
 
-#if MPCL_VECTORS
-// The same as ExtremeTile<8 V>, written with explicit vectors: the
+// The same as ExtremeTile<L V>, written with explicit vectors: the
 // compare-and-select with an int32 arg does not auto-vectorise.
-template <int V, bool Weighted, bool Max>
+template <int L, int V, bool Weighted, bool Max>
 static MPCL_INLINE void ExtremeTileV(const ExtremeArgs& s, int64_t a,
                                      int64_t b, int64_t k0,
                                      float* __restrict out,
                                      int32_t* __restrict arg) {
-  V8f best[V];
-  V8i at[V];
+  typedef typename Lanes<L>::F F;
+  typedef typename Lanes<L>::I I;
+  F best[V];
+  I at[V];
   {
     const float* xr = s.x + s.colIdx[a] * s.d + k0;
-    const V8i ea = V8i{} + static_cast<int32_t>(a);
+    const I ea = I{} + static_cast<int32_t>(a);
     for (int j = 0; j < V; j++) {
-      best[j] = LoadV8f(xr + 8 * j);
+      best[j] = Load<L>(xr + L * j);
       if (Weighted) best[j] = s.weights[a] * best[j];
       at[j] = ea;
     }
@@ -453,41 +460,38 @@ static MPCL_INLINE void ExtremeTileV(const ExtremeArgs& s, int64_t a,
       __builtin_prefetch(s.x + s.colIdx[e + MPCL_PREFETCH] * s.d + k0);
     }
     const float* xr = s.x + s.colIdx[e] * s.d + k0;
-    const V8i ei = V8i{} + static_cast<int32_t>(e);
+    const I ei = I{} + static_cast<int32_t>(e);
     for (int j = 0; j < V; j++) {
-      V8f v = LoadV8f(xr + 8 * j);
+      F v = Load<L>(xr + L * j);
       if (Weighted) v = s.weights[e] * v;
-      const V8i better = Max ? v > best[j] : v < best[j];
-      best[j] = better ? v : best[j];
-      at[j] = better ? ei : at[j];
+      // better is all ones where v wins: a bitwise select, exact
+      const I better = Max ? v > best[j] : v < best[j];
+      best[j] = (F)(((I)v & better) | ((I)best[j] & ~better));
+      at[j] = (ei & better) | (at[j] & ~better);
     }
   }
   memcpy(out + k0, best, sizeof best);
   memcpy(arg + k0, at, sizeof at);
 }
-#endif
 
-template <bool Weighted, bool Max>
+// One output row: tiles of 4 L columns (8 registers of state), then of L,
+// then single columns.
+template <int L, bool Weighted, bool Max>
 static MPCL_INLINE void ExtremeRow(const ExtremeArgs& s, int64_t a,
                                    int64_t b, float* __restrict out,
                                    int32_t* __restrict arg) {
   int64_t k0 = 0;
-#if MPCL_VECTORS
-  for (; k0 + 32 <= s.d; k0 += 32) {
-    ExtremeTileV<4, Weighted, Max>(s, a, b, k0, out, arg);
+  for (; k0 + 4 * L <= s.d; k0 += 4 * L) {
+    ExtremeTileV<L, 4, Weighted, Max>(s, a, b, k0, out, arg);
   }
-  for (; k0 + 8 <= s.d; k0 += 8) {
-    ExtremeTileV<1, Weighted, Max>(s, a, b, k0, out, arg);
-  }
-#endif
-  for (; k0 + 4 <= s.d; k0 += 4) {
-    ExtremeTile<4, Weighted, Max>(s, a, b, k0, out, arg);
+  for (; k0 + L <= s.d; k0 += L) {
+    ExtremeTileV<L, 1, Weighted, Max>(s, a, b, k0, out, arg);
   }
   for (; k0 < s.d; k0++) ExtremeTile<1, Weighted, Max>(s, a, b, k0, out, arg);
 }
 
-template <bool Max>
-MPCL_CLONES static void ExtremeRange(const void* ctx, int64_t begin,
+template <int L, bool Max>
+static MPCL_INLINE void ExtremeRange(const void* ctx, int64_t begin,
                                      int64_t end, int* status) {
   const ExtremeArgs& s = *static_cast<const ExtremeArgs*>(ctx);
   for (int64_t i = begin; i < end; i++) {
@@ -503,9 +507,9 @@ MPCL_CLONES static void ExtremeRange(const void* ctx, int64_t begin,
         arg[k] = -1;
       }
     } else if (s.weights == nullptr) {
-      ExtremeRow<false, Max>(s, a, b, out, arg);
+      ExtremeRow<L, false, Max>(s, a, b, out, arg);
     } else {
-      ExtremeRow<true, Max>(s, a, b, out, arg);
+      ExtremeRow<L, true, Max>(s, a, b, out, arg);
     }
   }
 }
@@ -526,10 +530,11 @@ struct EdgeDotArgs {
 };
 
 // Four entries of one row at once: four independent serial sums, each in
-// the reference's order (s = s + a_k b_k for k = 0, 1, ...).
-MPCL_CLONES
-static void EdgeDotRange(const void* ctx, int64_t begin, int64_t end,
-                         int* status) {
+// the reference's order (s = s + a_k b_k for k = 0, 1, ...). L is unused:
+// the instantiations differ by the target they are compiled for.
+template <int L>
+static MPCL_INLINE void EdgeDotRange(const void* ctx, int64_t begin,
+                                     int64_t end, int* status) {
   const EdgeDotArgs& s = *static_cast<const EdgeDotArgs*>(ctx);
   const int64_t d = s.d;
   for (int64_t i = begin; i < end; i++) {
@@ -603,15 +608,20 @@ static MPCL_INLINE int64_t RoutedEntry(const BackwardArgs& s, int64_t i,
   return e;
 }
 
-// dx for the feature columns [k0, k1): the rows are visited in order, so
-// every dx[j, k] receives its terms in the reference's order.
-MPCL_CLONES
-static void BackwardDxRange(const void* ctx, int64_t k0, int64_t k1,
-                            int* status) {
+// dx, over all entries in the reference's order (rows, then features),
+// so every dx[j, k] receives its terms in the reference's order. Called
+// with the range [0, rows) only.
+// NOTE: this pass stays on one thread. Splitting it by feature columns
+// keeps the order but misses the cache on each dx row once per pass (2-3x
+// slower); splitting it by source rows makes every thread read all of arg
+// and dy and mispredict the ownership test (2x slower on 2 cores).
+template <int L>
+static MPCL_INLINE void BackwardDxRange(const void* ctx, int64_t begin,
+                                        int64_t end, int* status) {
   const BackwardArgs& s = *static_cast<const BackwardArgs*>(ctx);
   const int64_t d = s.d;
-  for (int64_t i = 0; i < s.rows; i++) {
-    for (int64_t k = k0; k < k1; k++) {
+  for (int64_t i = begin; i < end; i++) {
+    for (int64_t k = 0; k < d; k++) {
       const int64_t p = i * d + k;
       const int64_t e = RoutedEntry(s, i, p, status);
       if (e < 0) continue;
@@ -642,6 +652,56 @@ static void BackwardDwRange(const void* ctx, int64_t begin, int64_t end,
     }
   }
 }
+
+// ---------------------------------------------------------------------
+// Variants: one set of range functions per instruction set
+// ---------------------------------------------------------------------
+
+struct KernelSet {
+  const char* name;
+  RangeFn spmm;
+  RangeFn max;
+  RangeFn min;
+  RangeFn edgeDot;
+  RangeFn backwardDx;
+};
+
+// The templates above are always inlined, so each wrapper compiles the
+// whole kernel for its own target.
+#define MPCL_WRAP(attr, name, call)                                   \
+  attr static void name(const void* c, int64_t b, int64_t e, int* s) { \
+    call(c, b, e, s);                                                 \
+  }
+
+MPCL_WRAP(, SpmmBase, SpmmRange<4>)
+MPCL_WRAP(, MaxBase, (ExtremeRange<4, true>))
+MPCL_WRAP(, MinBase, (ExtremeRange<4, false>))
+MPCL_WRAP(, EdgeDotBase, EdgeDotRange<4>)
+MPCL_WRAP(, BackwardDxBase, BackwardDxRange<4>)
+static const KernelSet kBaseline = {"baseline", SpmmBase, MaxBase, MinBase,
+                                    EdgeDotBase, BackwardDxBase};
+
+#if MPCL_AVX2
+MPCL_WRAP(MPCL_AVX2_TARGET, SpmmAvx2, SpmmRange<8>)
+MPCL_WRAP(MPCL_AVX2_TARGET, MaxAvx2, (ExtremeRange<8, true>))
+MPCL_WRAP(MPCL_AVX2_TARGET, MinAvx2, (ExtremeRange<8, false>))
+MPCL_WRAP(MPCL_AVX2_TARGET, EdgeDotAvx2, EdgeDotRange<8>)
+MPCL_WRAP(MPCL_AVX2_TARGET, BackwardDxAvx2, BackwardDxRange<8>)
+static const KernelSet kAvx2 = {"avx2", SpmmAvx2, MaxAvx2, MinAvx2,
+                                EdgeDotAvx2, BackwardDxAvx2};
+#endif
+
+// The best set this CPU runs, chosen at load time.
+static bool Avx2Supported() {
+#if MPCL_AVX2
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2");
+#else
+  return false;
+#endif
+}
+
+static std::atomic<const KernelSet*> gKernels{&kBaseline};
 
 // ---------------------------------------------------------------------
 // N-API glue
@@ -747,8 +807,8 @@ static napi_value Spmm(napi_env env, napi_callback_info info) {
              d,
              colIdx.length,
              x.length / d};
-  return Int(env,
-             RunRows(threads, s.rowPtr, rowStart, rowEnd, d, SpmmRange, &s));
+  return Int(env, RunRows(threads, s.rowPtr, rowStart, rowEnd, d,
+                          gKernels.load()->spmm, &s));
 }
 
 // segmentExtreme(rowPtr, colIdx, weights | null, x, d, isMin, out, arg,
@@ -782,7 +842,7 @@ static napi_value SegmentExtreme(napi_env env, napi_callback_info info) {
                 d,
                 colIdx.length,
                 x.length / d};
-  RangeFn fn = isMin ? ExtremeRange<false> : ExtremeRange<true>;
+  RangeFn fn = isMin ? gKernels.load()->min : gKernels.load()->max;
   return Int(env, RunRows(threads, s.rowPtr, 0, rows, d, fn, &s));
 }
 
@@ -818,7 +878,8 @@ static napi_value EdgeDot(napi_env env, napi_callback_info info) {
                 d,
                 colIdx.length,
                 b.length / d};
-  return Int(env, RunRows(threads, s.rowPtr, 0, rows, d, EdgeDotRange, &s));
+  return Int(env,
+             RunRows(threads, s.rowPtr, 0, rows, d, gKernels.load()->edgeDot, &s));
 }
 
 // extremeBackward(rowPtr, colIdx, weights | null, arg, x | null, dy, d,
@@ -862,33 +923,44 @@ static napi_value ExtremeBackward(napi_env env, napi_callback_info info) {
                  colIdx.length,
                  dx.length / d};
 
-  // first dx, split by feature columns (rows may share a source), in
-  // blocks of 16 columns: one cache line of dx and arg per row
-  int64_t bounds[MPCL_MAX_CHUNKS + 1];
-  const int n = ThreadsFor(threads, static_cast<double>(rows) * d);
-  int64_t chunks = SplitEven(d, ChunksFor(n, d), 16, bounds);
-  int status = RunChunks(n, chunks, bounds, BackwardDxRange, &s);
+  // first dx, on this thread (see BackwardDxRange)
+  int status = kOk;
+  gKernels.load()->backwardDx(&s, 0, rows, &status);
 
   // then dw, split by rows (each entry belongs to one row)
   if (weighted) {
-    chunks = SplitEven(rows, ChunksFor(n, rows), 1, bounds);
+    int64_t bounds[MPCL_MAX_CHUNKS + 1];
+    const int n = ThreadsFor(threads, static_cast<double>(rows) * d);
+    const int64_t chunks = SplitEven(rows, ChunksFor(n, rows), 1, bounds);
     int second = RunChunks(n, chunks, bounds, BackwardDwRange, &s);
     if (status == kOk) status = second;
   }
   return Int(env, status);
 }
 
-// The instruction set the hot loops run with on this CPU.
-static const char* Simd() {
-#if MPCL_HAS_CLONES
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2")) return "avx2";
-  return "sse2";
-#elif defined(__aarch64__)
-  return "neon";
-#else
-  return "baseline";
+// simd() -> the name of the kernel set in use ("avx2", "baseline").
+static napi_value Simd(napi_env env, napi_callback_info info) {
+  napi_value r;
+  napi_create_string_utf8(env, gKernels.load()->name, NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+// setSimd(name) -> true when this CPU runs that kernel set, which is then
+// used by later calls (for tests: every set gives the same bits).
+static napi_value SetSimd(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  char name[32] = {0};
+  size_t length = 0;
+  napi_get_value_string_utf8(env, argv[0], name, sizeof name, &length);
+  const KernelSet* chosen = nullptr;
+  if (strcmp(name, kBaseline.name) == 0) chosen = &kBaseline;
+#if MPCL_AVX2
+  if (strcmp(name, kAvx2.name) == 0 && Avx2Supported()) chosen = &kAvx2;
 #endif
+  if (chosen != nullptr) gKernels.store(chosen);
+  napi_value r;
+  napi_get_boolean(env, chosen != nullptr, &r);
+  return r;
 }
 
 static napi_value Init(napi_env env, napi_value exports) {
@@ -899,7 +971,9 @@ static napi_value Init(napi_env env, napi_value exports) {
   const Fn fns[] = {{"spmm", Spmm},
                     {"segmentExtreme", SegmentExtreme},
                     {"edgeDot", EdgeDot},
-                    {"extremeBackward", ExtremeBackward}};
+                    {"extremeBackward", ExtremeBackward},
+                    {"simd", Simd},
+                    {"setSimd", SetSimd}};
   for (const Fn& f : fns) {
     napi_value v;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v);
@@ -909,9 +983,24 @@ static napi_value Init(napi_env env, napi_value exports) {
                           Int(env, MPCL_ABI_VERSION));
   napi_set_named_property(env, exports, "maxThreads",
                           Int(env, MPCL_MAX_THREADS));
-  napi_value simd;
-  napi_create_string_utf8(env, Simd(), NAPI_AUTO_LENGTH, &simd);
-  napi_set_named_property(env, exports, "simd", simd);
+
+  // the kernel sets this CPU runs, the best one first (and in use)
+  napi_value levels;
+  napi_create_array(env, &levels);
+  uint32_t count = 0;
+  const KernelSet* sets[] = {
+#if MPCL_AVX2
+      Avx2Supported() ? &kAvx2 : nullptr,
+#endif
+      &kBaseline};
+  for (const KernelSet* set : sets) {
+    if (set == nullptr) continue;
+    napi_value v;
+    napi_create_string_utf8(env, set->name, NAPI_AUTO_LENGTH, &v);
+    napi_set_element(env, levels, count++, v);
+    if (count == 1) gKernels.store(set);
+  }
+  napi_set_named_property(env, exports, "simdLevels", levels);
   return exports;
 }
 

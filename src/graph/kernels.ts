@@ -217,7 +217,7 @@ function sizes(csr: CSR, d: number, x: Float32Array | null): string {
  * Sparse × dense product `out = A · X`: `out[i, :] = Σ_e w_e X[col_e, :]`
  * over the entries e of row i, in CSR order. `x` is row-major with `d`
  * columns (one row per column index of A); `out` (rows × d) is allocated
- * when not given and is overwritten.
+ * when not given and is overwritten. `out` must not share memory with `x`.
  */
 export function spmm(
   csr: CSR,

@@ -25,7 +25,7 @@ import { ConfigError } from "../errors.js";
  * Version of the addon's calling convention. The addon reports the one it
  * was built with; a binary built from other sources is not used.
  */
-export const NATIVE_ABI_VERSION = 1;
+export const NATIVE_ABI_VERSION = 2;
 
 /** Most threads a kernel call may use (the addon's own limit too). */
 export const MAX_KERNEL_THREADS = 64;
@@ -97,8 +97,18 @@ export interface NativeKernels {
   ): number;
   /** The calling convention the binary was built with. */
   readonly abiVersion: number;
-  /** Instruction set of the hot loops on this CPU (`avx2`, `sse2`, …). */
-  readonly simd: string;
+  /**
+   * The kernel variants this CPU runs, best first: `avx2` (x86-64 with
+   * GCC) and `baseline` (4-lane vectors: SSE2, NEON).
+   */
+  readonly simdLevels: readonly string[];
+  /** The variant in use (the best one unless {@link setSimd} chose). */
+  simd(): string;
+  /**
+   * Use another variant for later calls; false when this CPU does not
+   * run it. All variants give the same bits (tests run each).
+   */
+  setSimd(level: string): boolean;
 }
 
 /** Raised when `MPCL_KERNELS=native` but the addon cannot be loaded. */
@@ -268,7 +278,7 @@ export function kernelInfo(): KernelInfo {
     : {
         implementation: "native",
         threads: kernelThreads(),
-        simd: kernels.simd,
+        simd: kernels.simd(),
         reason: null,
         addonPath: nativeAddonPath(),
       };

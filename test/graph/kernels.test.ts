@@ -22,6 +22,7 @@ import {
   spmmRowsReference,
 } from "../../src/graph/kernels.js";
 import {
+  type NativeKernels,
   nativeAddonPath,
   nativeKernels,
   resetKernelSelection,
@@ -377,8 +378,19 @@ describe.skipIf(!addonBuilt)("native kernels are bit-identical", () => {
     [false, true].map((weighted) => ({ ...s, weighted, seed: 500 + n })),
   );
 
+  /** Every SIMD variant with 1 thread, the best one with 2 and 3. */
+  function variants(native: NativeKernels): [string, number][] {
+    const best = native.simdLevels[0];
+    return [
+      ...native.simdLevels.map((level): [string, number] => [level, 1]),
+      [best, 2],
+      [best, 3],
+    ];
+  }
+
   it.each(cases)(
-    "every kernel, 1/2/3 threads: rows $rows, d $d, weighted $weighted",
+    "every kernel, every SIMD variant, 1-3 threads: rows $rows, d $d, " +
+      "weighted $weighted",
     ({ rows, numSrc, d, deg, weighted, seed }) => {
       const rand = rng(seed);
       const { csr } = randomCSR(rand, rows, numSrc, deg, weighted);
@@ -393,9 +405,11 @@ describe.skipIf(!addonBuilt)("native kernels are bit-identical", () => {
         dots: edgeDotReference(csr, a, x, d),
       };
       const back = extremeBackwardReference(csr, ref.max.arg, x, dy, d, numSrc);
-      for (const threads of [1, 2, 3]) {
+      const native = nativeKernels()!;
+      for (const [simd, threads] of variants(native)) {
+        expect(native.setSimd(simd)).toBe(true);
         setKernelThreads(threads);
-        const t = ` (${threads} threads)`;
+        const t = ` (${simd}, ${threads} threads)`;
         expectSameBits(spmm(csr, x, d), ref.spmm, `spmm${t}`);
         const max = segmentExtreme(csr, x, d, "max");
         expectSameBits(max.out, ref.max.out, `max${t}`);
@@ -417,6 +431,7 @@ describe.skipIf(!addonBuilt)("native kernels are bit-identical", () => {
         }
       }
       setKernelThreads(null);
+      native.setSimd(native.simdLevels[0]);
     },
   );
 
@@ -443,13 +458,27 @@ describe.skipIf(!addonBuilt)("native kernels are bit-identical", () => {
     const x = randomDense(rand, 150 * d);
     const special = [Number.NaN, Number.POSITIVE_INFINITY, -Infinity];
     for (let p = 0; p < x.length; p += 7) x[p] = special[p % 3];
-    expectSameBits(spmm(csr, x, d), spmmReference(csr, x, d), "spmm");
-    for (const mode of ["max", "min"] as const) {
-      const got = segmentExtreme(csr, x, d, mode);
-      const want = segmentExtremeReference(csr, x, d, mode);
-      expectSameBits(got.out, want.out, mode);
-      expectSameBits(got.arg, want.arg, `${mode} arg`);
+    const native = nativeKernels()!;
+    for (const simd of native.simdLevels) {
+      native.setSimd(simd);
+      const sum = spmm(csr, x, d);
+      expectSameBits(sum, spmmReference(csr, x, d), `spmm (${simd})`);
+      for (const mode of ["max", "min"] as const) {
+        const got = segmentExtreme(csr, x, d, mode);
+        const want = segmentExtremeReference(csr, x, d, mode);
+        expectSameBits(got.out, want.out, `${mode} (${simd})`);
+        expectSameBits(got.arg, want.arg, `${mode} arg (${simd})`);
+      }
     }
+    native.setSimd(native.simdLevels[0]);
+  });
+
+  it("offers the baseline variant and refuses unknown ones", () => {
+    const native = nativeKernels()!;
+    expect(native.simdLevels).toContain("baseline");
+    expect(native.simd()).toBe(native.simdLevels[0]);
+    expect(native.setSimd("avx9000")).toBe(false);
+    expect(native.simd()).toBe(native.simdLevels[0]);
   });
 
   it("rejects invalid CSR input with typed errors", () => {
