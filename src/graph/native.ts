@@ -13,6 +13,7 @@
  *   picks the addon when it loads.
  * - `MPCL_THREADS`: threads of the native kernels (default: the number of
  *   cores, at most 8).
+ * - `MPCL_NATIVE_ADDON`: path of the addon binary, to load another build.
  */
 
 import { existsSync } from "node:fs";
@@ -128,8 +129,14 @@ export interface KernelInfo {
   readonly addonPath: string;
 }
 
-/** Where `scripts/build-native.mjs` puts the addon. */
+/**
+ * Where the addon is loaded from: `MPCL_NATIVE_ADDON` when set, else
+ * where `scripts/build-native.mjs` puts it
+ * (`native/build/Release/mpcl_kernels.node`).
+ */
 export function nativeAddonPath(): string {
+  const custom = process.env.MPCL_NATIVE_ADDON;
+  if (custom !== undefined && custom !== "") return custom;
   return fileURLToPath(
     new URL("../../native/build/Release/mpcl_kernels.node", import.meta.url),
   );

@@ -23,6 +23,7 @@ import {
 } from "../../src/graph/kernels.js";
 import {
   type NativeKernels,
+  NativeKernelsUnavailableError,
   nativeAddonPath,
   nativeKernels,
   resetKernelSelection,
@@ -337,6 +338,36 @@ if (!addonBuilt) {
       "npm run build:native\n",
   );
 }
+
+describe("kernel selection", () => {
+  it("falls back to TypeScript without the addon, unless insisted on", () => {
+    const saved = { ...process.env };
+    process.env.MPCL_NATIVE_ADDON = "/nonexistent/mpcl_kernels.node";
+    delete process.env.MPCL_KERNELS;
+    try {
+      resetKernelSelection();
+      const info = kernelInfo();
+      expect(info.implementation).toBe("typescript");
+      expect(info.reason).toContain("/nonexistent/mpcl_kernels.node");
+
+      // the TypeScript path gives the same bits
+      const rand = rng(5);
+      const { csr } = randomCSR(rand, 300, 300, 6, true);
+      const x = randomDense(rand, 300 * 8);
+      expectSameBits(spmm(csr, x, 8), spmmReference(csr, x, 8), "spmm");
+
+      process.env.MPCL_KERNELS = "native";
+      resetKernelSelection();
+      expect(() => spmm(csr, x, 8)).toThrow(NativeKernelsUnavailableError);
+    } finally {
+      for (const name of ["MPCL_NATIVE_ADDON", "MPCL_KERNELS"]) {
+        if (saved[name] === undefined) delete process.env[name];
+        else process.env[name] = saved[name];
+      }
+      resetKernelSelection();
+    }
+  });
+});
 
 describe("native addon availability", () => {
   it("is built wherever CI runs the tests", () => {
