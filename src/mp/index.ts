@@ -1,8 +1,10 @@
 /**
  * Message passing: the `propagate` operator, its aggregators and the
- * differentiable segment primitives they are built from.
+ * differentiable segment primitives they are built from, and affinity
+ * graphs (weights computed from features, processed in row blocks).
  */
 
+export * from "./affinity.js";
 export * from "./aggregators.js";
 export * from "./propagate.js";
 export * from "./segment.js";
