@@ -31,8 +31,9 @@
 
 #define MPCL_MAX_THREADS 64
 
-// Work (multiply-adds) below which a call stays on the calling thread.
-#define MPCL_MIN_WORK_PER_THREAD (1 << 16)
+// Work (multiply-adds, about 0.1 ms) that makes another thread worth its
+// start (about 40 us here): smaller calls stay on the calling thread.
+#define MPCL_MIN_WORK_PER_THREAD (1 << 19)
 
 #if !defined(__GNUC__)
 #error "mpcl_kernels.cc needs GCC or Clang (vector extensions, attributes)"
@@ -302,8 +303,52 @@ struct SpmmArgs {
   int64_t numSrc;
 };
 
-// How far ahead (in entries) the rows of x are prefetched.
+// How far ahead (in entries, across rows) the gathered rows are
+// prefetched: a random gather waits on memory, not on arithmetic.
+#ifndef MPCL_PREFETCH
 #define MPCL_PREFETCH 8
+#endif
+
+// Prefetches, whole, the rows of `base` (d floats each) that entries
+// [*next, until) gather, and advances *next. Indices are not checked: a
+// prefetch never faults. `until` must not pass the end of colIdx.
+static MPCL_INLINE void PrefetchRows(const float* base, const int32_t* colIdx,
+                                     int64_t d, int64_t* next,
+                                     int64_t until) {
+  for (int64_t e = *next; e < until; e++) {
+    const char* row = reinterpret_cast<const char*>(base + colIdx[e] * d);
+    const int64_t bytes = d * static_cast<int64_t>(sizeof(float));
+    for (int64_t off = 0; off < bytes; off += 64) {
+      __builtin_prefetch(row + off);
+    }
+    __builtin_prefetch(row + bytes - 1);
+  }
+  if (until > *next) *next = until;
+}
+
+// The prefetch window of a row range: entries up to MPCL_PREFETCH past
+// the current row, never past the range's last entry (clamped to
+// [0, nnz], as rowPtr is not trusted).
+struct Prefetcher {
+  int64_t next;
+  int64_t last;
+  Prefetcher(const int32_t* rowPtr, int64_t begin, int64_t end,
+             int64_t nnz) {
+    next = Clamp(rowPtr[begin], nnz);
+    last = Clamp(rowPtr[end], nnz);
+  }
+  static int64_t Clamp(int64_t v, int64_t nnz) {
+    return v < 0 ? 0 : v > nnz ? nnz : v;
+  }
+  // Before row [a, b) is computed.
+  MPCL_INLINE void Row(const float* base, const int32_t* colIdx, int64_t d,
+                       int64_t a, int64_t b) {
+    if (next < a) next = a;
+    int64_t until = b + MPCL_PREFETCH;
+    if (until > last) until = last;
+    PrefetchRows(base, colIdx, d, &next, until);
+  }
+};
 
 // Columns [k0, k0 + T) of one output row, accumulated in registers.
 // NOTE: the sum starts from 0 and adds the messages one by one, exactly
@@ -314,9 +359,6 @@ static MPCL_INLINE void SpmmTile(const SpmmArgs& s, int64_t a, int64_t b,
   float acc[T];
   for (int k = 0; k < T; k++) acc[k] = 0.0f;
   for (int64_t e = a; e < b; e++) {
-    if (e + MPCL_PREFETCH < b) {
-      __builtin_prefetch(s.x + s.colIdx[e + MPCL_PREFETCH] * s.d + k0);
-    }
     const float* __restrict xr = s.x + s.colIdx[e] * s.d + k0;
     if (Weighted) {
       const float w = s.weights[e];
@@ -336,9 +378,6 @@ static MPCL_INLINE void SpmmTileV(const SpmmArgs& s, int64_t a, int64_t b,
   F acc[V];
   for (int j = 0; j < V; j++) acc[j] = F{};
   for (int64_t e = a; e < b; e++) {
-    if (e + MPCL_PREFETCH < b) {
-      __builtin_prefetch(s.x + s.colIdx[e + MPCL_PREFETCH] * s.d + k0);
-    }
     const float* xr = s.x + s.colIdx[e] * s.d + k0;
     for (int j = 0; j < V; j++) {
       if (Weighted) {
@@ -367,12 +406,14 @@ template <int L>
 static MPCL_INLINE void SpmmRange(const void* ctx, int64_t begin,
                                   int64_t end, int* status) {
   const SpmmArgs& s = *static_cast<const SpmmArgs*>(ctx);
+  Prefetcher ahead(s.rowPtr, begin, end, s.nnz);
   for (int64_t i = begin; i < end; i++) {
     float* out = s.out + i * s.d;
     if (!CheckRow(s.rowPtr, s.colIdx, s.nnz, s.numSrc, i, status)) {
       memset(out, 0, sizeof(float) * s.d);
       continue;
     }
+    ahead.Row(s.x, s.colIdx, s.d, s.rowPtr[i], s.rowPtr[i + 1]);
     if (s.weights == nullptr) {
       SpmmRow<L, false>(s, s.rowPtr[i], s.rowPtr[i + 1], out);
     } else {
@@ -416,9 +457,6 @@ static MPCL_INLINE void ExtremeTile(const ExtremeArgs& s, int64_t a,
     }
   }
   for (int64_t e = a + 1; e < b; e++) {
-    if (e + MPCL_PREFETCH < b) {
-      __builtin_prefetch(s.x + s.colIdx[e + MPCL_PREFETCH] * s.d + k0);
-    }
     const float w = Weighted ? s.weights[e] : 1.0f;
     const float* __restrict xr = s.x + s.colIdx[e] * s.d + k0;
     const int32_t ei = static_cast<int32_t>(e);
@@ -456,9 +494,6 @@ static MPCL_INLINE void ExtremeTileV(const ExtremeArgs& s, int64_t a,
     }
   }
   for (int64_t e = a + 1; e < b; e++) {
-    if (e + MPCL_PREFETCH < b) {
-      __builtin_prefetch(s.x + s.colIdx[e + MPCL_PREFETCH] * s.d + k0);
-    }
     const float* xr = s.x + s.colIdx[e] * s.d + k0;
     const I ei = I{} + static_cast<int32_t>(e);
     for (int j = 0; j < V; j++) {
@@ -494,12 +529,14 @@ template <int L, bool Max>
 static MPCL_INLINE void ExtremeRange(const void* ctx, int64_t begin,
                                      int64_t end, int* status) {
   const ExtremeArgs& s = *static_cast<const ExtremeArgs*>(ctx);
+  Prefetcher ahead(s.rowPtr, begin, end, s.nnz);
   for (int64_t i = begin; i < end; i++) {
     float* out = s.out + i * s.d;
     int32_t* arg = s.arg + i * s.d;
     bool ok = CheckRow(s.rowPtr, s.colIdx, s.nnz, s.numSrc, i, status);
     int64_t a = ok ? s.rowPtr[i] : 0;
     int64_t b = ok ? s.rowPtr[i + 1] : 0;
+    if (ok) ahead.Row(s.x, s.colIdx, s.d, a, b);
     if (a == b) {
       // no entry (or an invalid row): 0 with arg -1, as the reference
       for (int64_t k = 0; k < s.d; k++) {
@@ -529,45 +566,43 @@ struct EdgeDotArgs {
   int64_t numSrc;
 };
 
-// Four entries of one row at once: four independent serial sums, each in
-// the reference's order (s = s + a_k b_k for k = 0, 1, ...). L is unused:
-// the instantiations differ by the target they are compiled for.
+// G entries of one row at once: G independent serial sums, each in the
+// reference's order (s = s + a_k b_k for k = 0, 1, ...), so that the
+// additions of different entries overlap.
+template <int G>
+static MPCL_INLINE void DotGroup(const EdgeDotArgs& s,
+                                 const float* __restrict ai, int64_t e) {
+  const float* rows[G];
+  float acc[G];
+  for (int g = 0; g < G; g++) {
+    rows[g] = s.b + s.colIdx[e + g] * s.d;
+    acc[g] = 0.0f;
+  }
+  for (int64_t k = 0; k < s.d; k++) {
+    const float ak = ai[k];
+    for (int g = 0; g < G; g++) acc[g] = acc[g] + ak * rows[g][k];
+  }
+  for (int g = 0; g < G; g++) s.dots[e + g] = acc[g];
+}
+
+// L is unused: the instantiations differ by the target they are
+// compiled for.
 template <int L>
 static MPCL_INLINE void EdgeDotRange(const void* ctx, int64_t begin,
                                      int64_t end, int* status) {
   const EdgeDotArgs& s = *static_cast<const EdgeDotArgs*>(ctx);
-  const int64_t d = s.d;
+  Prefetcher ahead(s.rowPtr, begin, end, s.nnz);
   for (int64_t i = begin; i < end; i++) {
     if (!CheckRow(s.rowPtr, s.colIdx, s.nnz, s.numSrc, i, status)) {
       continue;
     }
-    const float* __restrict ai = s.a + i * d;
+    ahead.Row(s.b, s.colIdx, s.d, s.rowPtr[i], s.rowPtr[i + 1]);
+    const float* __restrict ai = s.a + i * s.d;
     int64_t e = s.rowPtr[i];
     const int64_t stop = s.rowPtr[i + 1];
-    for (; e + 4 <= stop; e += 4) {
-      const float* __restrict b0 = s.b + s.colIdx[e] * d;
-      const float* __restrict b1 = s.b + s.colIdx[e + 1] * d;
-      const float* __restrict b2 = s.b + s.colIdx[e + 2] * d;
-      const float* __restrict b3 = s.b + s.colIdx[e + 3] * d;
-      float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-      for (int64_t k = 0; k < d; k++) {
-        const float ak = ai[k];
-        s0 = s0 + ak * b0[k];
-        s1 = s1 + ak * b1[k];
-        s2 = s2 + ak * b2[k];
-        s3 = s3 + ak * b3[k];
-      }
-      s.dots[e] = s0;
-      s.dots[e + 1] = s1;
-      s.dots[e + 2] = s2;
-      s.dots[e + 3] = s3;
-    }
-    for (; e < stop; e++) {
-      const float* __restrict br = s.b + s.colIdx[e] * d;
-      float acc = 0.0f;
-      for (int64_t k = 0; k < d; k++) acc = acc + ai[k] * br[k];
-      s.dots[e] = acc;
-    }
+    for (; e + 8 <= stop; e += 8) DotGroup<8>(s, ai, e);
+    for (; e + 4 <= stop; e += 4) DotGroup<4>(s, ai, e);
+    for (; e < stop; e++) DotGroup<1>(s, ai, e);
   }
 }
 

@@ -242,7 +242,7 @@ function envThreads(): number | undefined {
  * Threads a native kernel call may use: the value given to
  * {@link setKernelThreads}, else `MPCL_THREADS`, else the number of cores
  * up to 8. Small calls use fewer (the addon starts a thread only for
- * about 65,000 multiply-adds of work). Results do not depend on it.
+ * about 500,000 multiply-adds per thread). Results do not depend on it.
  */
 export function kernelThreads(): number {
   if (threadOverride !== null) return threadOverride;

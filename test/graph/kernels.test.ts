@@ -395,8 +395,9 @@ describe.skipIf(!addonBuilt)("native kernels are bit-identical", () => {
     resetKernelSelection();
   });
 
-  // small shapes hit every tile width (32, 8, 4, 1 columns); the large
-  // ones carry enough work to be split over threads
+  // small shapes hit every tile width (32, 16, 8, 4, 1 columns); the
+  // large ones carry enough work to be split over threads (about 500,000
+  // multiply-adds per thread)
   const shapes = [
     { rows: 50, numSrc: 50, d: 1, deg: 4 },
     { rows: 37, numSrc: 80, d: 3, deg: 5 },
@@ -404,6 +405,8 @@ describe.skipIf(!addonBuilt)("native kernels are bit-identical", () => {
     { rows: 45, numSrc: 45, d: 77, deg: 4 },
     { rows: 3000, numSrc: 2500, d: 64, deg: 8 },
     { rows: 4000, numSrc: 4000, d: 40, deg: 6 },
+    // enough rows for the edge-weight gradient to be split too
+    { rows: 20000, numSrc: 15000, d: 64, deg: 4 },
   ];
   const cases = shapes.flatMap((s, n) =>
     [false, true].map((weighted) => ({ ...s, weighted, seed: 500 + n })),
