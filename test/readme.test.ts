@@ -20,7 +20,10 @@ function run(code: string, name: string): string {
   const prelude = code.includes("initBackend()")
     ? ""
     : `import { initBackend as __init } from "${index}";\nawait __init();\n`;
-  writeFileSync(file, prelude + code.replaceAll('from "mpcl"', `from "${index}"`));
+  writeFileSync(
+    file,
+    prelude + code.replaceAll('from "mpcl"', `from "${index}"`),
+  );
   return execFileSync(process.execPath, ["--import", "tsx", file], {
     cwd: root,
     encoding: "utf8",

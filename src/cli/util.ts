@@ -22,7 +22,10 @@ export function table(header: string[], rows: (string | number)[][]): string {
     Math.max(...cells.map((r) => (r[j] ?? "").length)),
   );
   const line = (r: string[]) =>
-    r.map((c, j) => c.padEnd(widths[j])).join("  ").trimEnd();
+    r
+      .map((c, j) => c.padEnd(widths[j]))
+      .join("  ")
+      .trimEnd();
   const rule = widths.map((w) => "-".repeat(w)).join("  ");
   return [line(cells[0]), rule, ...cells.slice(1).map(line)].join("\n");
 }
