@@ -167,7 +167,7 @@ function loadAddon(path: string): Selection {
   if (!existsSync(path)) {
     return {
       kernels: null,
-      reason: `addon not built (${path} is missing; run npm run build:native)`,
+      reason: `addon is not built (${path} is missing; run npm run build:native)`,
     };
   }
   let mod: NativeKernels;
