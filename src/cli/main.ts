@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { MpclError } from "../errors.js";
 import { registerDemo } from "./demo.js";
 import { registerInfo } from "./info.js";
+import { registerSpectrum } from "./spectrum.js";
 import { packageVersion } from "./util.js";
 
 const program = new Command();
@@ -20,6 +21,7 @@ program
 
 registerInfo(program);
 registerDemo(program);
+registerSpectrum(program);
 
 try {
   await program.parseAsync(process.argv);
