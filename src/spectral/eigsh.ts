@@ -40,6 +40,20 @@
  * value are kept and the probe repeats until none does. A basis vector
  * that vanishes in Gram–Schmidt (an invariant subspace was found) is
  * replaced by a fresh random vector as well.
+ *
+ * Every O(N) step (the product with a graph operator, the Gram–Schmidt
+ * sweeps, the restart's change of basis) is a row kernel of
+ * operators.ts; with `threads: 2` the rows are split between this thread
+ * and one worker thread over shared memory, and `eigsh` stays
+ * synchronous (the threads meet with `Atomics.wait`).
+ *
+ * LIMITATION: the probe trusts convergence: it stops when the best
+ * remaining pairs it converged do not beat the k-th value, as ARPACK
+ * trusts its Ritz values. A missed copy of an eigenvalue deep inside a
+ * cluster of nearly equal ones could in principle go unseen.
+ * LIMITATION: at most two threads; the worker keeps its own copy of the
+ * operator's CSR arrays (index and weights), so a graph with 10^7 edges
+ * costs about 40 MB more (80 MB more when weighted).
  */
 
 import { availableParallelism } from "node:os";
@@ -112,9 +126,15 @@ export interface EigshOptions {
   /**
    * Number of basis vectors, locked eigenvectors included (the memory is
    * about `(ncv + p) · N` float64 plus the k eigenvectors). Default
-   * `max(2k + 1, 20, k + 3p)`, capped at `N − p`; must be at least
-   * `k + 2p`. More vectors mean fewer restarts and more
-   * orthogonalization per step.
+   * `2k + 32`, at most N/2 (but at least `k + 2p`); must lie in
+   * `[k + 2p, N − p]`.
+   * More vectors mean fewer restarts and products, and more
+   * orthogonalization per product; a block of 2 needs more room than
+   * ARPACK's single vector (whose default is `max(2k + 1, 20)`).
+   * LIMITATION: a basis that fills nearly all of the space (ncv close to
+   * N) can make the residual estimates of tiny eigenvalues optimistic at
+   * tolerances near 1e-10; the final check with true residuals then
+   * raises `EigshConvergenceError` instead of returning the pairs.
    */
   ncv?: number;
   /**
@@ -306,7 +326,10 @@ export function eigsh(
         `${Math.floor(n / 2)}], got ${p}`,
     );
   }
-  const ncvDefault = Math.min(n - p, Math.max(2 * k + 1, 20, k + 3 * p));
+  const ncvDefault = Math.min(
+    n - p,
+    Math.max(k + 2 * p, Math.min(Math.floor(n / 2), 2 * k + 32)),
+  );
   const ncv = options.ncv ?? ncvDefault;
   if (!Number.isInteger(ncv) || ncv < k + 2 * p || ncv > n - p) {
     throw new ConfigError(
