@@ -342,18 +342,38 @@ const rows = results.map((r) => {
   };
 });
 
-const header =
-  "| matrix | stored entries | scipy s | mpcl s (threads) | mpcl s, 1 thread " +
-  "| mpcl / scipy | max \\|Δλ\\| mpcl – scipy | max \\|Δλ\\| vs dense (mpcl; scipy) " +
-  "| products (scipy; mpcl) |";
-const rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- |";
-const lines = rows.map(
-  (r) =>
-    `| ${r.label} | ${r.nnz.toLocaleString("en-US")} | ${fmt(r.scipyS)} | ` +
-    `${fmt(r.mpclS)} (${r.threads}) | ${fmt(r.singleS)} | ${fmt(r.ratio)} | ` +
-    `${sci(r.diff)} | ${r.denseMpcl >= 0 ? `${sci(r.denseMpcl)}; ${sci(r.denseScipy)}` : "–"} | ` +
-    `${fmt(r.scipyMatvecs, 0)}; ${fmt(r.mpclMatvecs, 0)} |`,
-);
+const header = [
+  "matrix",
+  "stored entries",
+  "scipy s",
+  "mpcl s (threads)",
+  "mpcl s, 1 thread",
+  "mpcl / scipy",
+  "max \\|Δλ\\| mpcl – scipy",
+  "max \\|Δλ\\| vs dense (mpcl; scipy)",
+  "products (scipy; mpcl)",
+];
+const tableLines = [
+  `| ${header.join(" | ")} |`,
+  `| ${header.map(() => "---").join(" | ")} |`,
+  ...rows.map((r) => {
+    const dense = Number.isFinite(r.denseMpcl)
+      ? `${sci(r.denseMpcl)}; ${sci(r.denseScipy)}`
+      : "–";
+    const cells = [
+      r.label,
+      r.nnz.toLocaleString("en-US"),
+      fmt(r.scipyS),
+      `${fmt(r.mpclS)} (${r.threads})`,
+      fmt(r.singleS),
+      fmt(r.ratio),
+      sci(r.diff),
+      dense,
+      `${fmt(r.scipyMatvecs, 0)}; ${fmt(r.mpclMatvecs, 0)}`,
+    ];
+    return `| ${cells.join(" | ")} |`;
+  }),
+];
 const random = rows.find((r) => r.name === "random");
 const goals = random
   ? [
@@ -364,28 +384,33 @@ const goals = random
         `${random.diff <= 1e-6 ? "met" : "NOT met"}.`,
     ]
   : [];
+const date = new Date().toISOString().slice(0, 10);
+const python = versions
+  ? `python ${versions.python}, numpy ${versions.numpy}, ` +
+    `scipy ${versions.scipy}`
+  : "scipy not available";
 const machine =
-  `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus()[0]?.model ?? "?"}, ` +
-  `${availableParallelism()} cores; Node ${process.version}` +
-  (versions
-    ? `; python ${versions.python}, numpy ${versions.numpy}, scipy ${versions.scipy}`
-    : "; scipy not available") +
-  `. Load average (1 min) ${loadBefore.toFixed(1)} before the runs, ` +
+  `Measured ${date} on ${cpus()[0]?.model ?? "?"}, ` +
+  `${availableParallelism()} cores; Node ${process.version}; ${python}. ` +
+  `Load average (1 min) ${loadBefore.toFixed(1)} before the runs, ` +
   `${loadAfter.toFixed(1)} after. k = ${k}, which = LA, tol = ${tol}; ` +
   `medians of ${runs} interleaved rounds after a warm-up.`;
 const errors = rows.flatMap((r) =>
   r.errors.map((e) => `- ${r.name}: scipy ${e}`),
 );
-const report = [machine, "", header, rule, ...lines, ...goals, ...errors].join(
-  "\n",
-);
+const report = [machine, "", ...tableLines, ...goals, ...errors].join("\n");
 console.log(report);
 
 if (opts.json) {
-  writeFileSync(
-    opts.json,
-    `${JSON.stringify({ rows, results: results.map((r) => ({ name: r.problem.name, scipy: r.scipy, mpcl: r.mpcl, single: r.single, dense: r.dense })) }, null, 2)}\n`,
-  );
+  const perProblem = results.map((r) => ({
+    name: r.problem.name,
+    scipy: r.scipy,
+    mpcl: r.mpcl,
+    single: r.single,
+    dense: r.dense,
+  }));
+  const text = JSON.stringify({ rows, results: perProblem }, null, 2);
+  writeFileSync(opts.json, `${text}\n`);
 }
 
 if (opts["update-readme"]) {
