@@ -2,7 +2,8 @@
  * mpcl: graph neural networks and contrastive learning on one
  * message-passing operator. This module is the public API: the Graph
  * type and its builders, transforms and datasets; `propagate` with its
- * aggregators and affinity graphs; backend selection; typed errors.
+ * aggregators and affinity graphs; the spectral toolkit (eigensolvers
+ * and metrics); clustering scores; backend selection; typed errors.
  */
 
 export {
@@ -12,5 +13,7 @@ export {
   tf,
 } from "./backend.js";
 export * from "./errors.js";
+export * from "./eval/index.js";
 export * from "./graph/index.js";
 export * from "./mp/index.js";
+export * from "./spectral/index.js";

@@ -15,7 +15,7 @@ import { Graph } from "./graph.js";
  * A square dense matrix: an array of rows, or row-major typed data with
  * its shape.
  */
-export type DenseMatrix =
+export type AdjacencyMatrixInput =
   | number[][]
   | {
       readonly data: Float32Array | Float64Array;
@@ -47,7 +47,7 @@ export interface GraphFromDenseOptions {
  * `allowNegativeWeights` is set.
  */
 export function graphFromDense(
-  matrix: DenseMatrix,
+  matrix: AdjacencyMatrixInput,
   options: GraphFromDenseOptions = {},
 ): Graph {
   const fn = "graphFromDense";
@@ -104,7 +104,7 @@ export function graphFromDense(
 /** Check a dense matrix's shape and return its size and an accessor. */
 function denseAccessor(
   fn: string,
-  matrix: DenseMatrix,
+  matrix: AdjacencyMatrixInput,
 ): { n: number; at: (i: number, j: number) => unknown } {
   if (Array.isArray(matrix)) {
     const n = matrix.length;

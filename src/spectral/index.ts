@@ -1,8 +1,17 @@
 /**
- * The spectral toolkit: graph matrices as float64 operators and the
- * sparse symmetric eigensolver `eigsh`. (The metrics that test the
- * theory are re-exported here too as they land.)
+ * The spectral toolkit: graph matrices as float64 operators, the sparse
+ * symmetric eigensolver `eigsh` and the dense one, and the metrics that
+ * test the theory (eigengaps, subspace distances, singular values and
+ * ranks, Dirichlet energy, alignment and uniformity, collapse, connected
+ * components and communities).
  */
+
+export * from "./alignment.js";
+export * from "./collapse.js";
+export * from "./communities.js";
+export * from "./components.js";
+export * from "./dense.js";
+export * from "./eigengap.js";
 
 export {
   EigshConvergenceError,
@@ -13,6 +22,9 @@ export {
   eigsh,
   type Which,
 } from "./eigsh.js";
+export * from "./embedding.js";
+export * from "./energy.js";
+export type { DenseMatrix, FeatureMatrix } from "./matrix.js";
 export {
   adjacencyOperator,
   csrMatmul64,
@@ -33,3 +45,5 @@ export {
   type SparseOperatorParts,
   symLaplacianOperator,
 } from "./operators.js";
+export * from "./rank.js";
+export * from "./subspace.js";

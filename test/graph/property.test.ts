@@ -12,7 +12,7 @@ import Graphology from "graphology";
 import { describe, expect, it } from "vitest";
 import { GraphError, GraphFormatError } from "../../src/errors.js";
 import {
-  type DenseMatrix,
+  type AdjacencyMatrixInput,
   graphFromDense,
   graphFromGraphology,
   graphToGraphology,
@@ -412,7 +412,7 @@ describe("graphFromDense on random input", () => {
         rows[Math.floor(at / n)][at % n] = odd.value;
       }
       if (ragged !== null && n > 0) rows[ragged % n].length = ragged;
-      return rows as unknown as DenseMatrix;
+      return rows as unknown as AdjacencyMatrixInput;
     });
   const typed = fc
     .record({

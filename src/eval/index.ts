@@ -1,0 +1,3 @@
+/** Evaluation: agreement scores between labelings. */
+
+export * from "./clustering.js";
