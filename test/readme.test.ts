@@ -32,8 +32,8 @@ function run(code: string, name: string): string {
 }
 
 describe("README examples", () => {
-  it("has the API and custom-aggregator examples", () => {
-    expect(blocks.length).toBeGreaterThanOrEqual(2);
+  it("has the API, custom-aggregator and spectral examples", () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
   });
 
   it("the API example runs", () => {
@@ -46,5 +46,11 @@ describe("README examples", () => {
       Number(m[0]),
     );
     expect(numbers.slice(0, 3)).toEqual([5, 3, 0]);
+  });
+
+  it("the spectral example runs and finds one component", () => {
+    const out = run(blocks[2], "spectral");
+    const lines = out.trim().split("\n");
+    expect(lines).toContain("1");
   });
 });
