@@ -87,9 +87,7 @@ const blockwise = (fs: tf.Tensor2D) =>
 const dense = (fs: tf.Tensor2D): tf.Tensor2D =>
   tf.matMul(tf.softmax(tf.div(tf.matMul(fs, fs, false, true), tau)), fs);
 
-function forward(
-  op: (fs: tf.Tensor2D) => tf.Tensor2D,
-): () => [number, number] {
+function forward(op: (fs: tf.Tensor2D) => tf.Tensor2D): () => [number, number] {
   return () => {
     const s = tf.tidy(() => tf.sum(tf.mul(r, op(f))));
     const v = s.dataSync()[0];

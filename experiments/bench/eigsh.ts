@@ -19,7 +19,7 @@
  *     [--json results.json]
  */
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -428,6 +428,10 @@ if (opts["update-readme"]) {
       path,
       `${text.slice(0, a + start.length)}\n${report}\n${text.slice(b)}`,
     );
+    // the linter formats markdown too (it pads the tables)
+    spawnSync("npx", ["biome", "format", "--write", path], {
+      stdio: "ignore",
+    });
     console.error("README.md updated");
   }
 }
