@@ -1,0 +1,433 @@
+/**
+ * The contrastive update as message passing (Wang et al. 2023, "A Message
+ * Passing Perspective on Learning Dynamics of Contrastive Learning"): one
+ * gradient step of a contrastive loss in the unconstrained-feature setting
+ * is an alignment update, `propagate` over the augmentation graph, minus a
+ * uniformity update, `propagate` over the affinity graph that the features
+ * define.
+ *
+ * Notation as in `losses.ts`: A the augmentation graph, D its weighted
+ * degrees, `Ā = D^-1/2 A D^-1/2`, F_f the features f(x) by rows.
+ *
+ * Conventions (the constant factors are exact):
+ * - spectral loss, in the degree-scaled variable `F = D^1/2 F_f`:
+ *   `∇_F L_sp = −4 (Ā F − F Fᵀ F)`, and {@link contrastiveStep} takes
+ *   `F ← F + β (Ā F − F Fᵀ F)`, a gradient step of size β/4.
+ * - InfoNCE, in f itself (no degree scaling), temperature τ:
+ *   `∇_f L_NCE = −(1/τ) (2 A F_f − (P + Pᵀ) F_f)` with
+ *   `P(x, x') = D_x softmax_x'(log D_x' + f·f'/τ)`, and
+ *   {@link contrastiveStep} takes `f ← f + (β/τ) (2 A f − (P + Pᵀ) f)`, a
+ *   gradient step of size β.
+ */
+
+import { tf } from "../backend.js";
+import { ConfigError, ShapeError } from "../errors.js";
+import type { Graph } from "../graph/graph.js";
+import { affinityGraph } from "../mp/affinity.js";
+import { propagate } from "../mp/propagate.js";
+import {
+  checkFeatures,
+  checkTemperature,
+  normalizedAugmentationGraph,
+} from "./losses.js";
+
+/** Options of {@link alignmentUpdate}. */
+export interface AlignmentOptions {
+  /**
+   * `"sym"` (default): propagate over `Ā = D^-1/2 A D^-1/2`, the update of
+   * the degree-scaled features F (the spectral loss). `"none"`: over A's
+   * own weights, `A F_f`, the alignment term of InfoNCE in f.
+   */
+  normalization?: "sym" | "none";
+  /**
+   * Per-edge multipliers `[E]` in the graph's CSR order (default all 1):
+   * edge e carries `m_e` times its weight (attentive alignment).
+   */
+  edgeMultipliers?: tf.Tensor1D;
+}
+
+/**
+ * The alignment update: one message-passing (GCN) step over the
+ * augmentation graph,
+ *
+ *   normalization "sym" (default):  U = Ā F,   (Ā F)_x = Σ_x' A(x,x') F_x' / √(D_x D_x')
+ *   normalization "none":           U = A F
+ *
+ * computed by `propagate` over `normalize(A, "sym")` (cached per graph) or
+ * over A. In per-sample form, `(Ā F)_x / √D_x` is the mean of f over the
+ * positives of x: `Σ_x' (A(x,x')/D_x) f(x')`.
+ *
+ * @param augmentationGraph A, N nodes, symmetric non-negative weights.
+ * @param F features, float32 `[N, k]`.
+ * @param options `normalization` (default "sym"), `edgeMultipliers`.
+ * @returns `[N, k]`, a new tensor.
+ * @throws ShapeError when F is not float32 `[N, k]` or the multipliers
+ *   are not `[E]`.
+ */
+export function alignmentUpdate(
+  augmentationGraph: Graph,
+  F: tf.Tensor2D,
+  options: AlignmentOptions = {},
+): tf.Tensor2D {
+  const fn = "alignmentUpdate";
+  checkFeatures(fn, "F", augmentationGraph, F);
+  const normalization = options.normalization ?? "sym";
+  if (normalization !== "sym" && normalization !== "none") {
+    throw new ConfigError(
+      `${fn}: normalization must be "sym" or "none", got ` +
+        `${String(normalization)}`,
+    );
+  }
+  const graph =
+    normalization === "sym"
+      ? normalizedAugmentationGraph(augmentationGraph)
+      : augmentationGraph;
+  const m = options.edgeMultipliers;
+  if (m === undefined) return propagate(graph, F);
+  if (!(m instanceof tf.Tensor) || m.rank !== 1 || m.size !== graph.numEdges) {
+    throw new ShapeError(
+      `${fn}: edgeMultipliers must have shape [E] = [${graph.numEdges}], ` +
+        `got ${m instanceof tf.Tensor ? `[${m.shape}]` : typeof m}`,
+    );
+  }
+  return tf.tidy(() => {
+    const w =
+      graph.weights === null
+        ? m
+        : tf.mul(tf.tensor1d(graph.weights, "float32"), m);
+    return propagate(graph, F, { weights: w as tf.Tensor1D });
+  });
+}
+
+/** Options of {@link uniformityUpdate}. */
+export interface UniformityOptions {
+  /**
+   * `"spectral"` (default): `(F Fᵀ / τ) F`, the affinity graph of kind
+   * "dot". `"infonce"`: `(P + Pᵀ) F` with
+   * `P(x, x') = D_x softmax_x'(log D_x' + f·f'/τ)`, the affinity graph of
+   * kind "softmax" with `logBias = log D`.
+   */
+  kind?: "spectral" | "infonce";
+  /** τ > 0, default 1 (see the two kinds). */
+  temperature?: number;
+  /**
+   * The marginal D (length N, entries > 0) for "infonce": the augmentation
+   * graph's degrees. Default the uniform marginal `D_x = 1/N`. Ignored by
+   * "spectral", whose F is already degree-scaled.
+   */
+  degrees?: ArrayLike<number>;
+  /** Rows per block of the affinity graph (default: its automatic size). */
+  blockSize?: number;
+}
+
+/**
+ * The uniformity update: propagation over the affinity graph of the
+ * features, which the contrastive step subtracts.
+ *
+ *   spectral:  U = (F Fᵀ / τ) F          (U_x = Σ_x' (F_x·F_x'/τ) F_x')
+ *   infonce:   U = (P + Pᵀ) F,  P(x, x') = D_x W(x, x'),
+ *              W(x, ·) = softmax_x'(log D_x' + F_x·F_x'/τ)
+ *
+ * Both run blockwise (never an N × N tensor). `P F = D ⊙ (W F)` is one
+ * propagation over the softmax affinity graph. `Pᵀ F = Wᵀ (D ⊙ F)` is
+ * obtained as the vector–Jacobian product of `X ↦ W X` with upstream
+ * `D ⊙ F`: the affinity graph's blockwise custom gradient computes
+ * `dX = Wᵀ dY` block by block, recomputing W from the features (S = F Fᵀ
+ * is symmetric, so column blocks of W come from row blocks). This second
+ * pass costs about three forward passes.
+ *
+ * NOTE: the spectral update equals `F (Fᵀ F) / τ`, O(N k²) instead of
+ * O(N² k); it is computed as propagation on purpose (the affinity graph
+ * is the object the theory speaks of) and tests compare the two.
+ * LIMITATION: the "infonce" update takes a gradient internally, so it is
+ * not itself differentiable; it is an update, not a loss (use
+ * `infoNCELoss` for autodiff).
+ *
+ * @param F features, float32 `[N, k]` (F = D^1/2 F_f for spectral, f for
+ *   infonce).
+ * @param options `kind` (default "spectral"), `temperature` (default 1),
+ *   `degrees` (default 1/N each), `blockSize`.
+ * @returns `[N, k]`, a new tensor.
+ * @throws ShapeError for F not float32 `[N, k]` or degrees not of length
+ *   N; ConfigError for a bad kind, temperature or degree.
+ */
+export function uniformityUpdate(
+  F: tf.Tensor2D,
+  options: UniformityOptions = {},
+): tf.Tensor2D {
+  const fn = "uniformityUpdate";
+  if (!(F instanceof tf.Tensor) || F.rank !== 2 || F.dtype !== "float32") {
+    throw new ShapeError(
+      `${fn}: F must be a float32 tensor [N, k], got ` +
+        (F instanceof tf.Tensor ? `${F.dtype} [${F.shape}]` : typeof F),
+    );
+  }
+  const kind = options.kind ?? "spectral";
+  const tau = options.temperature ?? 1;
+  checkTemperature(fn, tau);
+  const blockSize = options.blockSize;
+  const n = F.shape[0];
+
+  if (kind === "spectral") {
+    const g = affinityGraph(F, { kind: "dot", temperature: tau, blockSize });
+    return propagate(g, F);
+  }
+  if (kind !== "infonce") {
+    throw new ConfigError(
+      `${fn}: kind must be "spectral" or "infonce", got ${String(kind)}`,
+    );
+  }
+
+  // the marginal D and its logarithm, the logit bias of every column
+  const deg = new Float32Array(n);
+  if (options.degrees === undefined) {
+    deg.fill(1 / n);
+  } else {
+    if (options.degrees.length !== n) {
+      throw new ShapeError(
+        `${fn}: degrees must have length N = ${n}, got ` +
+          `${options.degrees.length}`,
+      );
+    }
+    for (let i = 0; i < n; i++) {
+      const d = options.degrees[i];
+      if (!(d > 0) || !Number.isFinite(d)) {
+        throw new ConfigError(
+          `${fn}: degrees must be finite and > 0, got ${d} at ${i}`,
+        );
+      }
+      deg[i] = d;
+    }
+  }
+  const logBias = deg.map(Math.log);
+
+  return tf.tidy(() => {
+    const g = affinityGraph(F, {
+      kind: "softmax",
+      temperature: tau,
+      logBias,
+      blockSize,
+    });
+    const d = tf.tensor2d(deg, [n, 1]);
+
+    // P F = D ⊙ (W F)
+    const pf = tf.mul(d, propagate(g, F));
+
+    // Pᵀ F = Wᵀ (D ⊙ F): the gradient of X ↦ W X at upstream D ⊙ F; X is
+    // a separate tensor, so F is not the variable of the gradient
+    const upstream = tf.mul(d, F) as tf.Tensor2D;
+    const x = tf.zerosLike(F) as tf.Tensor2D;
+    const ptf = tf.grad((v: tf.Tensor) => propagate(g, v as tf.Tensor2D))(
+      x,
+      upstream,
+    );
+    return tf.add(pf, ptf) as tf.Tensor2D;
+  });
+}
+
+/** Options of {@link contrastiveStep}. */
+export interface ContrastiveStepOptions {
+  /** Step size β > 0 (required); the spectral fixed point is stable for β < 1. */
+  beta: number;
+  /** `"spectral"` (default) or `"infonce"`; see the file's conventions. */
+  kind?: "spectral" | "infonce";
+  /** τ > 0 of the uniformity update (and of InfoNCE's step), default 1. */
+  temperature?: number;
+  /**
+   * Which terms to apply (default "both"): "alignment" or "uniformity"
+   * alone give the dynamics of the theory's collapse and flattening
+   * results.
+   */
+  terms?: "both" | "alignment" | "uniformity";
+  /**
+   * Renormalize every row to unit length after the step (default false),
+   * as SimCLR's ℓ2-normalized features; a zero row stays zero.
+   */
+  sphere?: boolean;
+  /**
+   * Attentive alignment (default off): edge e = (x, x') of A gets the
+   * multiplier `m_e = E · softmax_e(cos(F_x, F_x') / T)`, the softmax over
+   * all E stored edges of the cosine similarities of the current features
+   * (detached: constants of the step), T = `temperature` (default 1). The
+   * weights `m_e / E` sum to one; equal cosines give m_e = 1, the plain
+   * update. Cosines are symmetric, so the reweighted graph stays symmetric.
+   */
+  attention?: { temperature?: number };
+  /**
+   * Multi-stage alignment (default none): stored earlier features T
+   * (`[N, k]`, same coordinates as F). The alignment messages then carry
+   * `(1 − mix) F + mix T` instead of F: each positive's current feature
+   * mixed with its stored one.
+   */
+  target?: tf.Tensor2D;
+  /** Weight of `target` in the alignment messages, in [0, 1], default 0.5. */
+  mix?: number;
+  /** Rows per block of the affinity graph (default: automatic). */
+  blockSize?: number;
+}
+
+/**
+ * One contrastive step: alignment (propagation over the augmentation
+ * graph) minus uniformity (propagation over the affinity graph).
+ *
+ *   spectral (F = D^1/2 F_f):  F ← F + β (Ā F − (F Fᵀ/τ) F)
+ *   infonce  (f):              f ← f + (β/τ) (2 A f − (P + Pᵀ) f)
+ *
+ * with P built from D = A's degrees (see {@link uniformityUpdate}). At
+ * τ = 1 the spectral step is gradient descent of step β/4 on
+ * `spectralLossFeatureSpace`, the infonce step gradient descent of step
+ * β on `infoNCELoss` (at any τ). Then the options: `terms` drops one
+ * term, `attention` reweights the alignment edges, `target` mixes stored
+ * features into the alignment messages, `sphere` renormalizes the rows.
+ *
+ * @param augmentationGraph A, N nodes, symmetric non-negative weights.
+ * @param F features, float32 `[N, k]`; not disposed.
+ * @param options see {@link ContrastiveStepOptions}.
+ * @returns the new features `[N, k]`.
+ * @throws ShapeError for mismatched shapes; ConfigError for a bad option.
+ */
+export function contrastiveStep(
+  augmentationGraph: Graph,
+  F: tf.Tensor2D,
+  options: ContrastiveStepOptions,
+): tf.Tensor2D {
+  const fn = "contrastiveStep";
+  checkFeatures(fn, "F", augmentationGraph, F);
+  const beta = options?.beta;
+  if (typeof beta !== "number" || !Number.isFinite(beta) || beta <= 0) {
+    throw new ConfigError(
+      `${fn}: beta must be a finite number > 0, got ${beta}`,
+    );
+  }
+  const kind = options.kind ?? "spectral";
+  if (kind !== "spectral" && kind !== "infonce") {
+    throw new ConfigError(
+      `${fn}: kind must be "spectral" or "infonce", got ${String(kind)}`,
+    );
+  }
+  const tau = options.temperature ?? 1;
+  checkTemperature(fn, tau);
+  const terms = options.terms ?? "both";
+  if (terms !== "both" && terms !== "alignment" && terms !== "uniformity") {
+    throw new ConfigError(
+      `${fn}: terms must be "both", "alignment" or "uniformity", got ` +
+        `${String(terms)}`,
+    );
+  }
+  const mix = options.mix ?? 0.5;
+  if (!(mix >= 0 && mix <= 1)) {
+    throw new ConfigError(`${fn}: mix must lie in [0, 1], got ${mix}`);
+  }
+  if (options.target !== undefined) {
+    const t = options.target;
+    if (
+      !(t instanceof tf.Tensor) ||
+      t.rank !== 2 ||
+      t.shape[0] !== F.shape[0] ||
+      t.shape[1] !== F.shape[1]
+    ) {
+      throw new ShapeError(
+        `${fn}: target must have the shape of F [${F.shape}], got ` +
+          (t instanceof tf.Tensor ? `[${t.shape}]` : typeof t),
+      );
+    }
+  }
+  const attentionTau = options.attention?.temperature ?? 1;
+  if (options.attention !== undefined) checkTemperature(fn, attentionTau);
+  const normalization = kind === "spectral" ? "sym" : "none";
+
+  return tf.tidy(() => {
+    let delta: tf.Tensor2D | null = null;
+
+    // alignment: propagation over Ā (spectral) or 2A (infonce)
+    if (terms !== "uniformity") {
+      const messages =
+        options.target === undefined
+          ? F
+          : tf.add(tf.mul(F, 1 - mix), tf.mul(options.target, mix));
+      const edgeMultipliers =
+        options.attention === undefined
+          ? undefined
+          : attentionMultipliers(augmentationGraph, F, attentionTau);
+      let align = alignmentUpdate(augmentationGraph, messages as tf.Tensor2D, {
+        normalization,
+        edgeMultipliers,
+      });
+      if (kind === "infonce") align = tf.mul(align, 2);
+      delta = align;
+    }
+
+    // uniformity: propagation over the affinity graph, subtracted
+    if (terms !== "alignment") {
+      const unif = uniformityUpdate(F, {
+        kind,
+        temperature: tau,
+        degrees: kind === "infonce" ? augmentationGraph.inDegrees() : undefined,
+        blockSize: options.blockSize,
+      });
+      delta = (
+        delta === null ? tf.neg(unif) : tf.sub(delta, unif)
+      ) as tf.Tensor2D;
+    }
+
+    const step = kind === "infonce" ? beta / tau : beta;
+    let next = tf.add(F, tf.mul(delta as tf.Tensor2D, step)) as tf.Tensor2D;
+    if (options.sphere === true) {
+      const norms = tf.norm(next, 2, 1, true);
+      next = tf.div(next, tf.maximum(norms, 1e-30));
+    }
+    return next;
+  });
+}
+
+/**
+ * The attentive alignment multipliers of every stored edge e = (src, dst)
+ * of A, in CSR order: `m_e = E · softmax_e(cos(F_src, F_dst) / T)`,
+ * computed on the current features as constants (no gradient flows).
+ * Zero rows have cosine 0 with everything.
+ *
+ * @param augmentationGraph A with E stored edges.
+ * @param F float32 `[N, k]`.
+ * @param temperature T > 0.
+ * @returns float32 `[E]`, mean 1.
+ */
+export function attentionMultipliers(
+  augmentationGraph: Graph,
+  F: tf.Tensor2D,
+  temperature: number,
+): tf.Tensor1D {
+  const fn = "attentionMultipliers";
+  checkFeatures(fn, "F", augmentationGraph, F);
+  checkTemperature(fn, temperature);
+  const [n, k] = F.shape;
+  const x = F.dataSync();
+  const { rowPtr, colIdx } = augmentationGraph;
+  const numEdges = augmentationGraph.numEdges;
+
+  // unit rows, then the cosine of every edge and its softmax (float64)
+  const unit = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let c = 0; c < k; c++) s += x[i * k + c] ** 2;
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let c = 0; c < k; c++) unit[i * k + c] = x[i * k + c] * inv;
+  }
+  const logits = new Float64Array(numEdges);
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    for (let e = rowPtr[i]; e < rowPtr[i + 1]; e++) {
+      const j = colIdx[e];
+      let c = 0;
+      for (let t = 0; t < k; t++) c += unit[i * k + t] * unit[j * k + t];
+      logits[e] = c / temperature;
+      if (logits[e] > max) max = logits[e];
+    }
+  }
+  let z = 0;
+  for (let e = 0; e < numEdges; e++) z += Math.exp(logits[e] - max);
+  const out = new Float32Array(numEdges);
+  for (let e = 0; e < numEdges; e++) {
+    out[e] = (numEdges * Math.exp(logits[e] - max)) / z;
+  }
+  return tf.tensor1d(out, "float32");
+}
