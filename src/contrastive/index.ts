@@ -1,0 +1,3 @@
+/** Contrastive learning: augmentation graphs (explicit and sampled). */
+
+export * from "./augmentation.js";
