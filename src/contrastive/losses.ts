@@ -76,7 +76,8 @@ function degreeTensor(graph: Graph): tf.Tensor1D {
 /**
  * The spectral contrastive loss in sample space,
  *
- *   L_sp(f) = −2 Σ_{x,x'} A(x, x') f(x)·f(x') + Σ_{x,x'} D_x D_x' (f(x)·f(x'))²,
+ *   L_sp(f) = −2 Σ_{x,x'} A(x, x') f(x)·f(x')
+ *             + Σ_{x,x'} D_x D_x' (f(x)·f(x'))²,
  *
  * as a scalar tensor differentiable in `f`. The alignment term is
  * `Σ f ⊙ (A F_f)` (one `propagate` over A); the uniformity term is

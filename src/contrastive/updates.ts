@@ -50,7 +50,8 @@ export interface AlignmentOptions {
  * The alignment update: one message-passing (GCN) step over the
  * augmentation graph,
  *
- *   normalization "sym" (default):  U = Ā F,   (Ā F)_x = Σ_x' A(x,x') F_x' / √(D_x D_x')
+ *   normalization "sym" (default):  U = Ā F,
+ *       (Ā F)_x = Σ_x' A(x, x') F_x' / √(D_x D_x')
  *   normalization "none":           U = A F
  *
  * computed by `propagate` over `normalize(A, "sym")` (cached per graph) or
@@ -227,7 +228,10 @@ export function uniformityUpdate(
 
 /** Options of {@link contrastiveStep}. */
 export interface ContrastiveStepOptions {
-  /** Step size β > 0 (required); the spectral fixed point is stable for β < 1. */
+  /**
+   * Step size β > 0 (required); the spectral fixed point is stable for
+   * β < 1.
+   */
   beta: number;
   /** `"spectral"` (default) or `"infonce"`; see the file's conventions. */
   kind?: "spectral" | "infonce";
@@ -251,6 +255,9 @@ export interface ContrastiveStepOptions {
    * (detached: constants of the step), T = `temperature` (default 1). The
    * weights `m_e / E` sum to one; equal cosines give m_e = 1, the plain
    * update. Cosines are symmetric, so the reweighted graph stays symmetric.
+   * NOTE: this weights the alignment edges only. The published SimCLR-Attn
+   * code (a mini-batch loss) weights each anchor's whole InfoNCE term,
+   * alignment and uniformity parts together, by one softmax over anchors.
    */
   attention?: { temperature?: number };
   /**

@@ -187,7 +187,7 @@ describe("spectral contrastive loss", () => {
   });
 
   it.each(CASES)(
-    "tensor losses match float64 and their gradients match finite differences ($n × $k)",
+    "tensor losses and gradients vs float64 and finite differences ($n × $k)",
     ({ seed, n, k }) => {
       const g = randomAugmentationGraph(seed, n);
       const deg = g.inDegrees();

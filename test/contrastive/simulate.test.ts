@@ -134,7 +134,7 @@ describe("simulate", () => {
     tf.dispose([F0, tr.final]);
   });
 
-  it("records the listed steps, every step by default, and leaks no tensor", () => {
+  it("records listed steps, or every step, and leaks no tensor", () => {
     const g = sbm(3, 2, 10, 0.6, 0.1);
     const F0 = randomFeatures(4, 20, 2, 0.3);
     const rule = (F: tf.Tensor2D) => contrastiveStep(g, F, { beta: 0.2 });
@@ -155,7 +155,7 @@ describe("simulate", () => {
     F0.dispose();
   });
 
-  it("alignment alone collapses: effective rank and collapse monitor fall", () => {
+  it("alignment alone collapses: effective rank and monitor fall", () => {
     const g = sbm(5, 1, 30, 0.4, 0);
     const F0 = randomFeatures(6, 30, 3, 1);
     const beta = 0.5;
@@ -177,7 +177,7 @@ describe("simulate", () => {
     tf.dispose([F0, tr.final]);
   });
 
-  it("raises SimulationError at the step that produced NaN, keeping the last good F", () => {
+  it("raises SimulationError at the NaN step, keeping the last good F", () => {
     const F0 = randomFeatures(7, 10, 2, 1);
     let calls = 0;
     const rule = (F: tf.Tensor2D) => {
