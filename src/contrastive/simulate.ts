@@ -136,8 +136,13 @@ export class SimulationError extends NumericalError {
 const eigenspaces = new WeakMap<Graph, Map<number, EigshResult>>();
 
 /**
- * The top-k eigenpairs of Ā for a graph, computed by `eigsh` once per
- * (graph, k) and cached while the graph lives.
+ * The top-k eigenpairs of Ā for a graph, computed by `eigsh` (its
+ * defaults: dense below 200 nodes, else Lanczos with tolerance 1e-8) once
+ * per (graph, k) and cached while the graph lives.
+ *
+ * @param augmentationGraph A, symmetric.
+ * @param k the number of eigenpairs, in [1, N].
+ * @returns the `EigshResult` (values descending, vectors N × k).
  */
 export function topEigenspace(
   augmentationGraph: Graph,

@@ -100,6 +100,50 @@ export function alignmentUpdate(
   });
 }
 
+/**
+ * The degree-scaled features `F = D^1/2 F_f` (row x times √D_x), the
+ * variable of the spectral update, from f. D is A's weighted degrees.
+ *
+ * @param augmentationGraph A, N nodes.
+ * @param f float32 `[N, k]`.
+ * @returns float32 `[N, k]`.
+ * @throws ShapeError when f is not float32 `[N, k]`.
+ */
+export function degreeScale(
+  augmentationGraph: Graph,
+  f: tf.Tensor2D,
+): tf.Tensor2D {
+  checkFeatures("degreeScale", "f", augmentationGraph, f);
+  return scaleRowsBy(augmentationGraph, f, 0.5);
+}
+
+/**
+ * The features `F_f = D^-1/2 F` back from degree-scaled features (row x
+ * divided by √D_x; a node of degree 0 gets a zero row).
+ *
+ * @param augmentationGraph A, N nodes.
+ * @param F float32 `[N, k]`.
+ * @returns float32 `[N, k]`.
+ * @throws ShapeError when F is not float32 `[N, k]`.
+ */
+export function degreeUnscale(
+  augmentationGraph: Graph,
+  F: tf.Tensor2D,
+): tf.Tensor2D {
+  checkFeatures("degreeUnscale", "F", augmentationGraph, F);
+  return scaleRowsBy(augmentationGraph, F, -0.5);
+}
+
+/** Row x times `D_x^power` (0 where D_x = 0). */
+function scaleRowsBy(graph: Graph, x: tf.Tensor2D, power: number): tf.Tensor2D {
+  const deg = graph.inDegrees();
+  const s = new Float32Array(deg.length);
+  for (let i = 0; i < deg.length; i++) {
+    s[i] = deg[i] > 0 ? deg[i] ** power : 0;
+  }
+  return tf.tidy(() => tf.mul(x, tf.tensor2d(s, [deg.length, 1])));
+}
+
 /** Options of {@link uniformityUpdate}. */
 export interface UniformityOptions {
   /**
@@ -139,7 +183,8 @@ export interface UniformityOptions {
  *
  * NOTE: the spectral update equals `F (Fᵀ F) / τ`, O(N k²) instead of
  * O(N² k); it is computed as propagation on purpose (the affinity graph
- * is the object the theory speaks of) and tests compare the two.
+ * is the object the theory speaks of); the tests compare it with a
+ * dense float64 (F Fᵀ) F.
  * LIMITATION: the "infonce" update takes a gradient internally, so it is
  * not itself differentiable; it is an update, not a loss (use
  * `infoNCELoss` for autodiff).

@@ -26,6 +26,8 @@ import {
   alignmentUpdate,
   attentionMultipliers,
   contrastiveStep,
+  degreeScale,
+  degreeUnscale,
   uniformityUpdate,
 } from "../../src/contrastive/updates.js";
 import { ConfigError, ShapeError } from "../../src/errors.js";
@@ -451,6 +453,19 @@ describe("contrastiveStep options", () => {
     const same = take(contrastiveStep(g, F, { beta, target: F }));
     expect(relativeError(same, plain)).toBeLessThan(1e-6);
     tf.dispose([F, T]);
+  });
+
+  it("degreeScale and degreeUnscale multiply rows by D^±1/2", () => {
+    const n = 12;
+    const g = randomAugmentationGraph(85, n);
+    const { deg } = denseA(g);
+    const f = randomFeatures(86, n, 2, 1);
+    const F = degreeScale(g, f);
+    const x = Float64Array.from(f.dataSync());
+    const expected = x.map((v, i) => v * Math.sqrt(deg[Math.floor(i / 2)]));
+    expect(relativeError(take(F.clone()), expected)).toBeLessThan(1e-6);
+    expect(relativeError(take(degreeUnscale(g, F)), x)).toBeLessThan(1e-6);
+    tf.dispose([f, F]);
   });
 
   it("raises typed errors for bad arguments", () => {
