@@ -28,6 +28,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadDataset } from "../../src/graph/datasets/index.js";
 import { Graph } from "../../src/graph/graph.js";
+import { mulberry32 } from "../../src/random.js";
 import { eigsh } from "../../src/spectral/eigsh.js";
 import {
   normalizedAdjacencyOperator,
@@ -70,24 +71,12 @@ interface Series {
   threads?: number;
 }
 
-/** Seeded uniform numbers in [0, 1) (mulberry32). */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * G(n, m): m distinct undirected pairs drawn uniformly (no self-loops),
  * stored both ways.
  */
 function randomGraph(n: number, m: number, seed: number): Graph {
-  const next = uniform(seed);
+  const next = mulberry32(seed);
   const seen = new Set<number>();
   const src = new Int32Array(2 * m);
   const dst = new Int32Array(2 * m);

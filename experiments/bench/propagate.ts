@@ -38,6 +38,7 @@ import {
   spmm,
   spmmReference,
 } from "../../src/graph/kernels.js";
+import { mulberry32 } from "../../src/random.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -71,18 +72,6 @@ interface Result {
 
 const OPS = ["sum", "sum+bwd", "mean", "mean+bwd", "max", "max+bwd"] as const;
 type Op = (typeof OPS)[number];
-
-/** Seeded uniform generator in [0, 1) (mulberry32). */
-function rng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Median of a list of numbers. */
 function median(xs: number[]): number {
@@ -127,7 +116,7 @@ function local(
 // ---------------------------------------------------------------------
 
 process.stderr.write(`graph: N = ${N}, E = ${E}, d = ${d}, seed ${seed}\n`);
-const rand = rng(seed);
+const rand = mulberry32(seed);
 const src = new Int32Array(E);
 const dst = new Int32Array(E);
 for (let e = 0; e < E; e++) {

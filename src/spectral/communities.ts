@@ -16,6 +16,7 @@ import Graphology from "graphology";
 import louvainRun from "graphology-communities-louvain";
 import { ConfigError } from "../errors.js";
 import type { Graph } from "../graph/graph.js";
+import { mulberry32 } from "../random.js";
 
 /** Options of {@link louvain}. */
 export interface LouvainOptions {
@@ -134,7 +135,7 @@ export function louvain(
 
   const result = louvainRun.detailed(undirected, {
     resolution,
-    rng: options.rng ?? seededRandom(seed),
+    rng: options.rng ?? mulberry32(seed),
     randomWalk: options.randomWalk ?? true,
     getEdgeWeight: "weight",
   });
@@ -152,18 +153,4 @@ export function louvain(
     ids[i] = id;
   }
   return { count: renumber.size, ids, modularity: result.modularity };
-}
-
-/**
- * Mulberry32 (T. Ettinger, 2017): a small seeded generator of floats in
- * [0, 1), good enough to order node visits reproducibly.
- */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(state ^ (state >>> 15), 1 | state);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -64,6 +64,7 @@ import {
   Worker,
 } from "node:worker_threads";
 import { ConfigError, NumericalError, ShapeError } from "../errors.js";
+import { mulberry32 } from "../random.js";
 import { symmetricEigen } from "./dense.js";
 import {
   isSimilarToSymmetric,
@@ -303,7 +304,9 @@ export function eigsh(
         `${String(method)}`,
     );
   }
-  const random = options.random ?? seededRandom(options.seed ?? 0);
+  const random =
+    options.random ??
+    mulberry32((Math.floor(options.seed ?? 0) >>> 0) ^ 0x9e3779b9);
 
   // a similar-to-symmetric operator is solved through its symmetric part
   if (isSimilarToSymmetric(op)) {
@@ -353,18 +356,6 @@ function keyOf(which: Which, theta: number): number {
   if (which === "LA") return theta;
   if (which === "SA") return -theta;
   return Math.abs(theta);
-}
-
-/** mulberry32: a small seeded generator of numbers in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let state = (Math.floor(seed) >>> 0) ^ 0x9e3779b9;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
