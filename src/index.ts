@@ -3,7 +3,8 @@
  * message-passing operator. This module is the public API: the Graph
  * type and its builders, transforms and datasets; `propagate` with its
  * aggregators and affinity graphs; the spectral toolkit (eigensolvers
- * and metrics); clustering scores; backend selection; typed errors.
+ * and metrics); clustering scores; figures (Vega-Lite to SVG and PNG);
+ * seeded randomness; graph generators; backend selection; typed errors.
  */
 
 export {
@@ -16,4 +17,6 @@ export * from "./errors.js";
 export * from "./eval/index.js";
 export * from "./graph/index.js";
 export * from "./mp/index.js";
+export * from "./plot/index.js";
+export * from "./random.js";
 export * from "./spectral/index.js";

@@ -2,6 +2,7 @@
 
 export * from "./builders.js";
 export * from "./datasets/index.js";
+export * from "./generators.js";
 export * from "./graph.js";
 export * from "./io.js";
 export {
