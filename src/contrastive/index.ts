@@ -1,3 +1,28 @@
-/** Contrastive learning: augmentation graphs (explicit and sampled). */
+/**
+ * Contrastive learning as message passing: augmentation graphs (explicit
+ * and sampled), the written-out losses, the alignment and uniformity
+ * updates, and the simulator of the feature-space dynamics.
+ */
 
 export * from "./augmentation.js";
+export {
+  type InfoNCEOptions,
+  infoNCELoss,
+  normalizedAugmentationGraph,
+  type SpectralLossForms,
+  spectralContrastiveLoss,
+  spectralLossDense64,
+  spectralLossFeatureSpace,
+} from "./losses.js";
+export * from "./simulate.js";
+export {
+  type AlignmentUpdateOptions,
+  alignmentUpdate,
+  attentionMultipliers,
+  type ContrastiveStepOptions,
+  contrastiveStep,
+  degreeScale,
+  degreeUnscale,
+  type UniformityUpdateOptions,
+  uniformityUpdate,
+} from "./updates.js";

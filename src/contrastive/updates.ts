@@ -32,7 +32,7 @@ import {
 } from "./losses.js";
 
 /** Options of {@link alignmentUpdate}. */
-export interface AlignmentOptions {
+export interface AlignmentUpdateOptions {
   /**
    * `"sym"` (default): propagate over `Ā = D^-1/2 A D^-1/2`, the update of
    * the degree-scaled features F (the spectral loss). `"none"`: over A's
@@ -68,7 +68,7 @@ export interface AlignmentOptions {
 export function alignmentUpdate(
   augmentationGraph: Graph,
   F: tf.Tensor2D,
-  options: AlignmentOptions = {},
+  options: AlignmentUpdateOptions = {},
 ): tf.Tensor2D {
   const fn = "alignmentUpdate";
   checkFeatures(fn, "F", augmentationGraph, F);
@@ -145,7 +145,7 @@ function scaleRowsBy(graph: Graph, x: tf.Tensor2D, power: number): tf.Tensor2D {
 }
 
 /** Options of {@link uniformityUpdate}. */
-export interface UniformityOptions {
+export interface UniformityUpdateOptions {
   /**
    * `"spectral"` (default): `(F Fᵀ / τ) F`, the affinity graph of kind
    * "dot". `"infonce"`: `(P + Pᵀ) F` with
@@ -203,7 +203,7 @@ export interface UniformityOptions {
  */
 export function uniformityUpdate(
   F: tf.Tensor2D,
-  options: UniformityOptions = {},
+  options: UniformityUpdateOptions = {},
 ): tf.Tensor2D {
   const fn = "uniformityUpdate";
   if (!(F instanceof tf.Tensor) || F.rank !== 2 || F.dtype !== "float32") {
