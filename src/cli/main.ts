@@ -8,6 +8,7 @@ import { MpclError } from "../errors.js";
 import { registerDemo } from "./demo.js";
 import { registerInfo } from "./info.js";
 import { registerSpectrum } from "./spectrum.js";
+import { registerTheory } from "./theory.js";
 import { packageVersion } from "./util.js";
 
 const program = new Command();
@@ -22,6 +23,7 @@ program
 registerInfo(program);
 registerDemo(program);
 registerSpectrum(program);
+registerTheory(program);
 
 try {
   await program.parseAsync(process.argv);

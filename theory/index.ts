@@ -1,0 +1,19 @@
+/**
+ * The registry of theory checks, in id order, and the framework's types.
+ * `mpcl theory` runs {@link THEORY_CHECKS}; `run.ts` writes the report.
+ */
+
+import { featureSpaceCheck } from "./01-feature-space.js";
+import { uniformitySingularValuesCheck } from "./04-uniformity-singular-values.js";
+import { oversmoothingCheck } from "./07-oversmoothing.js";
+import type { TheoryCheck } from "./check.js";
+
+export * from "./check.js";
+export * from "./run.js";
+
+/** Every check that exists, in id order. */
+export const THEORY_CHECKS: readonly TheoryCheck[] = [
+  featureSpaceCheck,
+  uniformitySingularValuesCheck,
+  oversmoothingCheck,
+];

@@ -1,0 +1,187 @@
+/**
+ * Running a list of theory checks and writing what they found into one
+ * folder: each figure as `<name>.vl.json`, `<name>.svg` and `<name>.png`
+ * (`writeFigure`, each file atomic), then `report.md`, written last and
+ * atomically (a temporary file renamed into place), so a report on disk
+ * never names a figure that is not there. Progress is handed to a
+ * callback; nothing here prints.
+ */
+
+import { randomBytes } from "node:crypto";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ConfigError } from "../src/errors.js";
+import { writeFigure } from "../src/plot/figure.js";
+import {
+  type CheckResult,
+  type CheckSize,
+  formatNumber,
+  type TheoryCheck,
+} from "./check.js";
+
+/** Options of {@link runChecks}. */
+export interface RunChecksOptions {
+  /** The folder of the report and figures (created if missing). */
+  out: string;
+  /** Size of every check (default "small"). */
+  size?: CheckSize;
+  /** Seed of every check (default 0). */
+  seed?: number;
+  /**
+   * A relative error put into every check's prediction (default 0), see
+   * `CheckOptions.perturbation`: a run that should fail.
+   */
+  perturbation?: number;
+  /** Called before each check starts and after it ends. */
+  onProgress?: (event: RunProgress) => void;
+}
+
+/** A progress event of {@link runChecks}. */
+export interface RunProgress {
+  /** `"start"` before a check runs, `"end"` after its figures are written. */
+  phase: "start" | "end";
+  /** The check. */
+  check: TheoryCheck;
+  /** Its result, on `"end"`. */
+  result?: CheckResult;
+  /** Seconds it took, on `"end"`. */
+  seconds?: number;
+}
+
+/** What {@link runChecks} returns. */
+export interface RunChecksResult {
+  /** One result per check, in the order given. */
+  results: CheckResult[];
+  /** The PNG path of every figure written, in order. */
+  figures: string[];
+  /** The path of `report.md`. */
+  report: string;
+  /** Whether every check passed. */
+  pass: boolean;
+}
+
+/**
+ * Keep the checks whose id is in `ids` (all when `ids` is undefined), in
+ * registry order. Raises `ConfigError` for an id that no check has.
+ */
+export function selectChecks(
+  checks: readonly TheoryCheck[],
+  ids?: readonly string[],
+): TheoryCheck[] {
+  if (ids === undefined) return [...checks];
+  const known = new Set(checks.map((c) => c.id));
+  for (const id of ids) {
+    if (!known.has(id)) {
+      throw new ConfigError(
+        `selectChecks: no check has id ${JSON.stringify(id)}; the checks ` +
+          `are ${[...known].join(", ")}`,
+      );
+    }
+  }
+  return checks.filter((c) => ids.includes(c.id));
+}
+
+/**
+ * Run `checks` one after the other at the given size and seed, write
+ * their figures and `report.md` into `options.out`, and return the
+ * results. A check that throws stops the run (its error passes through;
+ * no report is written).
+ */
+export async function runChecks(
+  checks: readonly TheoryCheck[],
+  options: RunChecksOptions,
+): Promise<RunChecksResult> {
+  const { out } = options;
+  await mkdir(out, { recursive: true });
+
+  // run each check and write its figures
+  const results: CheckResult[] = [];
+  const figures: string[] = [];
+  const seconds: number[] = [];
+  for (const check of checks) {
+    options.onProgress?.({ phase: "start", check });
+    const start = performance.now();
+    const result = await check.run({
+      size: options.size,
+      seed: options.seed,
+      perturbation: options.perturbation,
+    });
+    for (const figure of result.figures) {
+      const written = await writeFigure(figure.spec, join(out, figure.name));
+      figures.push(written.png);
+    }
+    const elapsed = (performance.now() - start) / 1000;
+    results.push(result);
+    seconds.push(elapsed);
+    options.onProgress?.({ phase: "end", check, result, seconds: elapsed });
+  }
+
+  // the report, last
+  const report = join(out, "report.md");
+  const text = reportMarkdown(checks, results, {
+    size: options.size ?? "small",
+    seed: options.seed ?? 0,
+    seconds,
+  });
+  await writeAtomic(report, text);
+  return { results, figures, report, pass: results.every((r) => r.pass) };
+}
+
+/** A value as the report's table prints it. */
+export function formatValue(value: number | string): string {
+  return typeof value === "number" ? formatNumber(value) : value;
+}
+
+/**
+ * The Markdown of the report: a table with one row per check (id, claim,
+ * predicted, measured, tolerance, pass), then one section per check with
+ * its details and its figures embedded as images (relative paths).
+ */
+export function reportMarkdown(
+  checks: readonly TheoryCheck[],
+  results: readonly CheckResult[],
+  run: { size: CheckSize; seed: number; seconds?: readonly number[] },
+): string {
+  const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  const lines = [
+    "# Theory checks",
+    "",
+    `Size \`${run.size}\`, seed ${run.seed}. Generated by \`mpcl theory\`.`,
+    "",
+    "| id | claim | predicted | measured | tolerance | pass |",
+    "| --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const r of results) {
+    lines.push(
+      `| ${r.id} | ${cell(r.claim)} | ${cell(formatValue(r.predicted))} | ` +
+        `${cell(formatValue(r.measured))} | ${cell(r.tolerance)} | ` +
+        `${r.pass ? "yes" : "**no**"} |`,
+    );
+  }
+  results.forEach((r, i) => {
+    const title = checks[i]?.title ?? "";
+    lines.push("", `## ${r.id}. ${title}`, "", r.claim, "");
+    if (run.seconds !== undefined) {
+      lines.push(`Ran in ${run.seconds[i].toFixed(1)} s.`, "");
+    }
+    for (const [key, value] of Object.entries(r.details ?? {})) {
+      lines.push(`- ${key}: ${value}`);
+    }
+    for (const figure of r.figures) {
+      lines.push("", `![${figure.name}](${figure.name}.png)`);
+    }
+  });
+  return `${lines.join("\n")}\n`;
+}
+
+/** Write `text` to `path` through a temporary file in the same folder. */
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
