@@ -87,9 +87,9 @@ function featureSpaceForm(
  * Check 1. Sizes: "small" N = 60 (3 blocks), k = 4, 8 trials; "full"
  * N = 300, k = 8, 12 trials. Trial t draws F_f with i.i.d. normal entries
  * scaled by `2^e / √(N d̄)` (d̄ the mean degree), e from −1.5 to 1.5 in
- * even steps, so the loss grows about a hundredfold across trials. The
- * perturbation changes the exponent of D in the prediction to
- * `(1 + perturbation) / 2`.
+ * even steps, so the loss ranges from near 0 to a few hundred across
+ * trials. The perturbation changes the exponent of D in the prediction
+ * to `(1 + perturbation) / 2`.
  *
  * Predicted: the feature-space form; measured: the sample-space form
  * (`spectralLossDense64`); the reported numbers are those of the last
