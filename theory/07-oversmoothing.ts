@@ -136,6 +136,11 @@ export const oversmoothingCheck: TheoryCheck = {
       height: 320,
     });
 
+    // NOTE: the energy spans ten decades; tick labels in exponent form
+    // ("1e-7") stay short where Vega's default would print 0.0000001
+    const y = (spec as { encoding: { y: { axis: object } } }).encoding.y;
+    y.axis = { ...y.axis, format: "~e" };
+
     return {
       id: "7",
       claim: oversmoothingCheck.claim,
