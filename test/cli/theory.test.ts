@@ -45,12 +45,14 @@ function lastJson(stdout: string): {
 }
 
 describe("mpcl theory", () => {
-  it("runs every check, writes report.md and figures, exits 0", () => {
+  it("runs the checks, writes report.md and figures, exits 0", () => {
     const out = join(dir, "all");
     const { stdout, status } = mpcl([
       "theory",
       "--size",
       "small",
+      "--only",
+      "1,4,7",
       "--out",
       out,
       "--json",
