@@ -4,6 +4,7 @@
  */
 
 import { featureSpaceCheck } from "./01-feature-space.js";
+import { alignmentCollapseCheck } from "./03-alignment-collapse.js";
 import { uniformitySingularValuesCheck } from "./04-uniformity-singular-values.js";
 import { oversmoothingCheck } from "./07-oversmoothing.js";
 import type { TheoryCheck } from "./check.js";
@@ -14,6 +15,7 @@ export * from "./run.js";
 /** Every check that exists, in id order. */
 export const THEORY_CHECKS: readonly TheoryCheck[] = [
   featureSpaceCheck,
+  alignmentCollapseCheck,
   uniformitySingularValuesCheck,
   oversmoothingCheck,
 ];
