@@ -7,6 +7,7 @@ import { featureSpaceCheck } from "./01-feature-space.js";
 import { alignmentCollapseCheck } from "./03-alignment-collapse.js";
 import { uniformitySingularValuesCheck } from "./04-uniformity-singular-values.js";
 import { oversmoothingCheck } from "./07-oversmoothing.js";
+import { figure1Check } from "./09-figure1.js";
 import type { TheoryCheck } from "./check.js";
 
 export * from "./check.js";
@@ -18,4 +19,5 @@ export const THEORY_CHECKS: readonly TheoryCheck[] = [
   alignmentCollapseCheck,
   uniformitySingularValuesCheck,
   oversmoothingCheck,
+  figure1Check,
 ];
