@@ -34,10 +34,11 @@ export const INFONCE_DIMENSIONS = [2, 4, 8, 16, 32] as const;
 
 /**
  * Predicted smallest ratio of the first residual (k = 2) to the last
- * (k = 32); measured at seed 0: 12.2 at full size, 6.1 at small size
- * (see {@link infoNCEEquilibriumCheck}).
+ * (k = 32); measured at seed 0: 26.9 at full size, 22.8 at small size,
+ * and 22 to 30 at small size for seeds 1 to 5 (with 3,000 steps) (see
+ * {@link infoNCEEquilibriumCheck}).
  */
-export const INFONCE_RESIDUAL_FACTOR = 4;
+export const INFONCE_RESIDUAL_FACTOR = 10;
 
 /**
  * Relative slack of the monotone trend: each residual may exceed the one
@@ -45,6 +46,19 @@ export const INFONCE_RESIDUAL_FACTOR = 4;
  * the features can represent A, and there it is flat up to noise.
  */
 export const INFONCE_MONOTONE_SLACK = 0.05;
+
+/**
+ * The step is β = this × N, so that β D_x ≈ 1/4 per sample (D averages
+ * 1/N). β = N (1 per sample) was unstable at k = 32 in float32: the loss
+ * rose again after 500 steps.
+ */
+const STEP_PER_NODE = 0.25;
+
+/**
+ * Training stops when the loss fell by less than this fraction of |L|
+ * over the last 100 steps (float32 features: smaller changes are noise).
+ */
+const STALL = 1e-6;
 
 /** Dimension of the latent points of the kernel graph. */
 const LATENT_DIM = 8;
@@ -155,10 +169,10 @@ interface DimensionRun {
 }
 
 /**
- * Train InfoNCE (`contrastiveStep`, kind "infonce", τ = 1, step β = N, so
- * that β D_x ≈ 1 per sample) from f with i.i.d. N(0, 0.1²) entries until
- * the loss stalls: checked every `every` steps, stopping when it fell by
- * less than `1e-7 |L|` since the last check, or after `maxSteps`.
+ * Train InfoNCE (`contrastiveStep`, kind "infonce", τ = 1, step
+ * β = N / 4) from f with i.i.d. N(0, 0.1²) entries until the loss
+ * stalls: checked every `every` steps, stopping when it fell by less
+ * than `STALL × |L|` since the last check, or after `maxSteps`.
  */
 function train(
   graph: Graph,
@@ -179,13 +193,16 @@ function train(
   let measure = equilibriumMeasure(a, start, n, k);
   let steps = 0;
   while (steps < maxSteps) {
-    const next = contrastiveStep(graph, f, { beta: n, kind: "infonce" });
+    const next = contrastiveStep(graph, f, {
+      beta: STEP_PER_NODE * n,
+      kind: "infonce",
+    });
     f.dispose();
     f = next;
     steps++;
     if (steps % every === 0) {
       measure = equilibriumMeasure(a, f.dataSync(), n, k);
-      if (previous - measure.loss < 1e-7 * Math.abs(measure.loss)) break;
+      if (previous - measure.loss < STALL * Math.abs(measure.loss)) break;
       previous = measure.loss;
     }
   }
@@ -195,20 +212,26 @@ function train(
 }
 
 /**
- * Check 6. Sizes: "small" N = 40, at most 2,000 steps per k; "full"
- * N = 80, at most 5,000. For every k in {@link INFONCE_DIMENSIONS} the
- * features are trained until the loss stalls (see `train`), and the
- * residual `‖(P + Pᵀ)/2 − A‖_F / ‖A‖_F` is measured.
+ * Check 6. Sizes: "small" N = 40, at most 1,500 steps per k (about
+ * 10 s); "full" N = 60, at most 3,000 (about 16 s). For every k in
+ * {@link INFONCE_DIMENSIONS} the features are trained until the loss
+ * stalls (see `train`), and the residual `‖(P + Pᵀ)/2 − A‖_F / ‖A‖_F`
+ * is measured.
  *
  * Predicted: the residual is non-increasing in k (each within
  * {@link INFONCE_MONOTONE_SLACK} of the previous) and the first is at
  * least {@link INFONCE_RESIDUAL_FACTOR} times the last. The perturbation
  * p multiplies the predicted factor by (1 + p). Measured: the factor
  * first / last and the largest relative rise between neighbours.
- * Measured at seed 0, k = 2, 4, 8, 16, 32: full size 0.28, 0.136,
- * 0.112, 0.064, 0.023 (factor 12.2, about 9 s); small size 0.274,
- * 0.132, 0.045, 0.045, 0.045 (factor 6.1: with N = 40 the curve
- * flattens from k = 8 on).
+ * Measured at seed 0, k = 2, 4, 8, 16, 32: full size 0.274, 0.135,
+ * 0.0105, 0.0101, 0.0102 (factor 26.9); small size 0.274, 0.122,
+ * 0.0122, 0.0119, 0.0120 (factor 22.8). The curve flattens from k = 8
+ * on, the dimension of the kernel's latent points: there the residual
+ * is what the step budget leaves, and it is flat up to 1.5%.
+ *
+ * LIMITATION: for k ≥ 4 the loss has not stalled within the step
+ * budget (the details give each k's step count); the residuals are
+ * those at the cap, still falling slowly, not at the stationary point.
  */
 export const infoNCEEquilibriumCheck: TheoryCheck = {
   id: "6",
@@ -222,8 +245,8 @@ export const infoNCEEquilibriumCheck: TheoryCheck = {
       options,
     );
     const full = size === "full";
-    const n = full ? 80 : 40;
-    const maxSteps = full ? 5000 : 2000;
+    const n = full ? 60 : 40;
+    const maxSteps = full ? 3000 : 1500;
 
     // the graph, then one training run per dimension
     const { graph, dense } = kernelAugmentationGraph(n, seed);
@@ -275,7 +298,7 @@ export const infoNCEEquilibriumCheck: TheoryCheck = {
     const details: Record<string, number | string> = {
       nodes: n,
       seed,
-      stepSize: n,
+      stepSize: STEP_PER_NODE * n,
       maxSteps,
     };
     for (const r of runs) {

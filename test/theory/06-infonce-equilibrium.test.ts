@@ -27,7 +27,7 @@ describe("check 6: InfoNCE equilibrium", () => {
   it("fails when the prediction is perturbed", async () => {
     const result = await infoNCEEquilibriumCheck.run({
       size: "small",
-      perturbation: 1,
+      perturbation: 4,
     });
     expect(result.pass).toBe(false);
   }, 60_000);
