@@ -7,6 +7,7 @@ import { featureSpaceCheck } from "./01-feature-space.js";
 import { alignmentCollapseCheck } from "./03-alignment-collapse.js";
 import { uniformitySingularValuesCheck } from "./04-uniformity-singular-values.js";
 import { equilibriumCheck } from "./05-equilibrium.js";
+import { infoNCEEquilibriumCheck } from "./06-infonce-equilibrium.js";
 import { oversmoothingCheck } from "./07-oversmoothing.js";
 import { figure1Check } from "./09-figure1.js";
 import type { TheoryCheck } from "./check.js";
@@ -20,6 +21,7 @@ export const THEORY_CHECKS: readonly TheoryCheck[] = [
   alignmentCollapseCheck,
   uniformitySingularValuesCheck,
   equilibriumCheck,
+  infoNCEEquilibriumCheck,
   oversmoothingCheck,
   figure1Check,
 ];
