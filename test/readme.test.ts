@@ -53,4 +53,11 @@ describe("README examples", () => {
     const lines = out.trim().split("\n");
     expect(lines).toContain("1");
   });
+
+  it("the contrastive example reaches the top-k eigenspace", () => {
+    const out = run(blocks[3], "contrastive");
+    const lines = out.trim().split("\n");
+    const distance = Number(lines[lines.length - 1]);
+    expect(distance).toBeLessThan(1e-4);
+  });
 });
