@@ -381,7 +381,7 @@ function checkWeights(
  * `[0, n)`), applied on top of `prior` (a permutation of the edges, or
  * null for the identity).
  */
-function countingOrder(
+export function countingOrder(
   keys: ArrayLike<number>,
   n: number,
   prior: Int32Array | null,

@@ -13,7 +13,7 @@ import { readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { GraphError, GraphFormatError } from "../errors.js";
 import { undirectedEdges } from "./builders.js";
-import { Graph } from "./graph.js";
+import { countingOrder, Graph } from "./graph.js";
 
 /**
  * Largest node id a file may use: the node count must fit an int32.
@@ -249,7 +249,7 @@ function firstOfEachPair(
     lo[e] = Math.min(us[e], vs[e]);
     hi[e] = Math.max(us[e], vs[e]);
   }
-  const order = stableOrder(lo, numNodes, stableOrder(hi, numNodes, null));
+  const order = countingOrder(lo, numNodes, countingOrder(hi, numNodes, null));
   const first = new Int32Array(m);
   for (let k = 0; k < m; k++) {
     const e = order[k];
@@ -273,24 +273,6 @@ function firstConflict(
     if (ws[e] !== ws[keep[e]]) return { line: e, first: keep[e] };
   }
   return null;
-}
-
-/** Stable counting sort of `keys` (in `[0, n)`) on top of `prior`. */
-function stableOrder(
-  keys: Int32Array,
-  n: number,
-  prior: Int32Array | null,
-): Int32Array {
-  const m = keys.length;
-  const start = new Int32Array(n + 1);
-  for (let e = 0; e < m; e++) start[keys[e] + 1]++;
-  for (let i = 0; i < n; i++) start[i + 1] += start[i];
-  const out = new Int32Array(m);
-  for (let k = 0; k < m; k++) {
-    const e = prior === null ? k : prior[k];
-    out[start[keys[e]]++] = e;
-  }
-  return out;
 }
 
 /**
