@@ -4,6 +4,7 @@
  */
 
 import { featureSpaceCheck } from "./01-feature-space.js";
+import { gradientMessagePassingCheck } from "./02-gradient-message-passing.js";
 import { alignmentCollapseCheck } from "./03-alignment-collapse.js";
 import { uniformitySingularValuesCheck } from "./04-uniformity-singular-values.js";
 import { equilibriumCheck } from "./05-equilibrium.js";
@@ -18,6 +19,7 @@ export * from "./run.js";
 /** Every check that exists, in id order. */
 export const THEORY_CHECKS: readonly TheoryCheck[] = [
   featureSpaceCheck,
+  gradientMessagePassingCheck,
   alignmentCollapseCheck,
   uniformitySingularValuesCheck,
   equilibriumCheck,
