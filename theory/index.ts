@@ -10,6 +10,7 @@ import { uniformitySingularValuesCheck } from "./04-uniformity-singular-values.j
 import { equilibriumCheck } from "./05-equilibrium.js";
 import { infoNCEEquilibriumCheck } from "./06-infonce-equilibrium.js";
 import { oversmoothingCheck } from "./07-oversmoothing.js";
+import { uniformityNormalizationCheck } from "./08-uniformity-normalization.js";
 import { figure1Check } from "./09-figure1.js";
 import type { TheoryCheck } from "./check.js";
 
@@ -25,5 +26,6 @@ export const THEORY_CHECKS: readonly TheoryCheck[] = [
   equilibriumCheck,
   infoNCEEquilibriumCheck,
   oversmoothingCheck,
+  uniformityNormalizationCheck,
   figure1Check,
 ];
