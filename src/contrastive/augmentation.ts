@@ -12,12 +12,20 @@
  * This file builds that graph exactly from a finite data set
  * ({@link augmentationGraphFromData}), its expectation under a latent-class
  * model ({@link latentClassAugmentationGraph}), and the graph a SimCLR-style
- * mini-batch samples from it ({@link sampledAugmentationGraph}). Graphs of
- * points under a neighbourhood rule (ε-ball, kNN) and sampled block models
- * are in `src/graph/generators.ts`.
+ * mini-batch samples from it ({@link sampledAugmentationGraph}), and the
+ * graph of points under a neighbourhood rule, ε-ball or kNN
+ * ({@link augmentationGraphFromPoints}, over the builders of
+ * `src/graph/generators.ts`, which also samples block models).
  */
 
 import { ConfigError, ShapeError } from "../errors.js";
+import {
+  type EpsilonBallOptions,
+  epsilonBallGraph,
+  type KnnGraphOptions,
+  knnGraph,
+  type Points,
+} from "../graph/generators.js";
 import { Graph } from "../graph/graph.js";
 
 /** One view of a natural sample and its probability A(x|x̄). */
@@ -368,4 +376,44 @@ function checkProbability(fn: string, name: string, v: number) {
   if (!(Number.isFinite(v) && v >= 0)) {
     throw new ConfigError(`${fn}: ${name} must be finite and >= 0, got ${v}`);
   }
+}
+
+// ---------------------------------------------------------------------
+// points under a neighbourhood rule
+
+/** A neighbourhood rule of {@link augmentationGraphFromPoints}. */
+export type NeighbourhoodRule =
+  | ({ kind: "epsilon"; eps: number } & EpsilonBallOptions)
+  | ({ kind: "knn"; k: number } & KnnGraphOptions);
+
+/**
+ * The augmentation graph of a point cloud under a neighbourhood rule: two
+ * points are positives when they lie within `eps` of each other
+ * (`{ kind: "epsilon", eps }`, as in the paper's Figure 1, where an edge
+ * joins points within 0.4) or when one is among the other's k nearest
+ * (`{ kind: "knn", k }`). `points` is row-major `n × dim`. The remaining
+ * fields of the rule are the options of `epsilonBallGraph` and `knnGraph`
+ * (defaults: unweighted, no self-loops, euclidean, union).
+ *
+ * Raises `ConfigError` for an unknown rule, and the builders' errors for
+ * bad points, radius or k.
+ */
+export function augmentationGraphFromPoints(
+  points: Points,
+  n: number,
+  dim: number,
+  rule: NeighbourhoodRule,
+): Graph {
+  if (rule?.kind === "epsilon") {
+    const { kind: _kind, eps, ...options } = rule;
+    return epsilonBallGraph(points, n, dim, eps, options);
+  }
+  if (rule?.kind === "knn") {
+    const { kind: _kind, k, ...options } = rule;
+    return knnGraph(points, n, dim, k, options);
+  }
+  throw new ConfigError(
+    'augmentationGraphFromPoints: rule.kind must be "epsilon" or ' +
+      `"knn", got ${JSON.stringify((rule as { kind?: unknown })?.kind)}`,
+  );
 }

@@ -9,7 +9,9 @@
 import { describe, expect, it } from "vitest";
 import {
   augmentationGraphFromData,
+  augmentationGraphFromPoints,
   latentClassAugmentationGraph,
+  type NeighbourhoodRule,
   type SparseConditional,
   sampledAugmentationGraph,
   type ViewProbability,
@@ -340,5 +342,43 @@ describe("sampledAugmentationGraph", () => {
     const { nodeOf } = sampledAugmentationGraph({ batchSize: 2 });
     expect(() => nodeOf(2, 0)).toThrow(ConfigError);
     expect(() => nodeOf(0, 2)).toThrow(ConfigError);
+  });
+});
+
+describe("augmentationGraphFromPoints", () => {
+  // five points on a line at 0, 0.3, 0.6, 1.5, 1.6
+  const points = new Float64Array([0, 0.3, 0.6, 1.5, 1.6]);
+
+  /** The undirected edges of a graph as sorted "i-j" strings, i < j. */
+  function edges(g: { src: Int32Array; dst: Int32Array }): string[] {
+    const out: string[] = [];
+    for (let e = 0; e < g.src.length; e++) {
+      if (g.src[e] < g.dst[e]) out.push(`${g.src[e]}-${g.dst[e]}`);
+    }
+    return out.sort();
+  }
+
+  it("ε-ball: an edge for every pair within eps (hand-computed)", () => {
+    const g = augmentationGraphFromPoints(points, 5, 1, {
+      kind: "epsilon",
+      eps: 0.35,
+    });
+    expect(edges(g)).toEqual(["0-1", "1-2", "3-4"]);
+    expect(isSymmetric(g)).toBe(true);
+  });
+
+  it("kNN with k = 1, union: each point joins its nearest", () => {
+    const g = augmentationGraphFromPoints(points, 5, 1, { kind: "knn", k: 1 });
+    // nearest of 0 is 1; of 1 is 0 or 2 (0.3 away each, up to rounding);
+    // of 2 is 1; of 3 is 4; of 4 is 3: the union is the same either way
+    expect(edges(g)).toEqual(["0-1", "1-2", "3-4"]);
+  });
+
+  it("an unknown rule is a ConfigError", () => {
+    expect(() =>
+      augmentationGraphFromPoints(points, 5, 1, {
+        kind: "ball",
+      } as unknown as NeighbourhoodRule),
+    ).toThrow(ConfigError);
   });
 });
