@@ -1,46 +1,28 @@
 // End-to-end tests of `mpcl spectrum`, run as a user would run it: the
 // table, --json, --out (checked against a dense matrix built here from
 // the edge list) and the one-line errors for bad input.
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { lastJsonLine, runMpcl } from "../helpers/cli.js";
 
-const bin = fileURLToPath(new URL("../../bin/mpcl.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "mpcl-spectrum-"));
 
 /** Run the command; stdout, stderr and the exit status. */
-function mpcl(args: string[]): {
-  stdout: string;
-  stderr: string;
-  status: number;
-} {
-  try {
-    const stdout = execFileSync(process.execPath, [bin, ...args], {
-      encoding: "utf8",
-      env: { ...process.env, MPCL_BACKEND: "" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    return { stdout, stderr: "", status: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; status: number };
-    return { stdout: e.stdout, stderr: e.stderr, status: e.status };
-  }
-}
+const mpcl = (args: string[]) => runMpcl(args);
 
-/** The JSON object on the last line of standard output. */
-function lastJson(stdout: string): {
+/** What --json prints on its last line. */
+interface SpectrumJson {
   eigenvalues: number[];
   residuals: number[];
   iterations: number;
   seconds: number;
   method: string;
-} {
-  const lines = stdout.trim().split("\n");
-  return JSON.parse(lines[lines.length - 1]);
 }
+
+/** The JSON object on the last line of standard output. */
+const lastJson = (stdout: string) => lastJsonLine<SpectrumJson>(stdout);
 
 /** Write a file in the test folder and return its path. */
 function file(name: string, text: string): string {

@@ -1,37 +1,19 @@
 // End-to-end tests of `mpcl theory`: the table and exit status, --json's
 // last line, --only, the files written, and a failing run (deliberately
 // wrong predictions) exiting with status 1.
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { lastJsonLine, runMpcl } from "../helpers/cli.js";
 
-const bin = fileURLToPath(new URL("../../bin/mpcl.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "mpcl-theory-"));
 
 /** Run the command; stdout, stderr and the exit status. */
-function mpcl(args: string[]): {
-  stdout: string;
-  stderr: string;
-  status: number;
-} {
-  try {
-    const stdout = execFileSync(process.execPath, [bin, ...args], {
-      encoding: "utf8",
-      env: { ...process.env, MPCL_BACKEND: "" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    return { stdout, stderr: "", status: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; status: number };
-    return { stdout: e.stdout, stderr: e.stderr, status: e.status };
-  }
-}
+const mpcl = (args: string[]) => runMpcl(args);
 
-/** The JSON object on the last line of standard output. */
-function lastJson(stdout: string): {
+/** What --json prints on its last line. */
+interface TheoryJson {
   checks: {
     id: string;
     pass: boolean;
@@ -39,10 +21,10 @@ function lastJson(stdout: string): {
     measured: number | string;
   }[];
   figures: string[];
-} {
-  const lines = stdout.trim().split("\n");
-  return JSON.parse(lines[lines.length - 1]);
 }
+
+/** The JSON object on the last line of standard output. */
+const lastJson = (stdout: string) => lastJsonLine<TheoryJson>(stdout);
 
 describe("mpcl theory", () => {
   it("runs the checks, writes report.md and figures, exits 0", () => {
