@@ -20,37 +20,14 @@ import {
 } from "../../src/contrastive/simulate.js";
 import { contrastiveStep } from "../../src/contrastive/updates.js";
 import { ConfigError, NumericalError, ShapeError } from "../../src/errors.js";
-import { Graph } from "../../src/graph/graph.js";
+import type { Graph } from "../../src/graph/graph.js";
 import { symmetricEigenvalues } from "../../src/spectral/dense.js";
 import { dirichletEnergy } from "../../src/spectral/energy.js";
-import { gaussian, seededRandom } from "../spectral/helpers.js";
-
-/**
- * A stochastic-block graph: `blocks` blocks of `size` nodes, unweighted
- * undirected edges with probability pIn inside a block, pOut across.
- */
-function sbm(
-  seed: number,
-  blocks: number,
-  size: number,
-  pIn: number,
-  pOut: number,
-): Graph {
-  const rand = seededRandom(seed);
-  const n = blocks * size;
-  const src: number[] = [];
-  const dst: number[] = [];
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const same = Math.floor(i / size) === Math.floor(j / size);
-      if (rand() < (same ? pIn : pOut)) {
-        src.push(i, j);
-        dst.push(j, i);
-      }
-    }
-  }
-  return Graph.fromEdges(src, dst, { numNodes: n });
-}
+import {
+  gaussian,
+  plantedPartition,
+  seededRandom,
+} from "../spectral/helpers.js";
 
 /** Seeded float32 features `[n, k]`, entries scale · N(0, 1). */
 function randomFeatures(
@@ -85,7 +62,7 @@ function denseAbar(g: Graph): Float64Array {
 
 describe("simulate", () => {
   it("alignment + uniformity converge to the top-k eigenspace of Ā", () => {
-    const g = sbm(1, 3, 20, 0.5, 0.03);
+    const g = plantedPartition(1, 3, 20, 0.5, 0.03);
     const n = g.numNodes;
     const k = 3;
 
@@ -135,7 +112,7 @@ describe("simulate", () => {
   });
 
   it("records listed steps, or every step, and leaks no tensor", () => {
-    const g = sbm(3, 2, 10, 0.6, 0.1);
+    const g = plantedPartition(3, 2, 10, 0.6, 0.1);
     const F0 = randomFeatures(4, 20, 2, 0.3);
     const rule = (F: tf.Tensor2D) => contrastiveStep(g, F, { beta: 0.2 });
     const before = tf.memory().numTensors;
@@ -156,7 +133,7 @@ describe("simulate", () => {
   });
 
   it("alignment alone collapses: effective rank and monitor fall", () => {
-    const g = sbm(5, 1, 30, 0.4, 0);
+    const g = plantedPartition(5, 1, 30, 0.4, 0);
     const F0 = randomFeatures(6, 30, 3, 1);
     const beta = 0.5;
     const rule = (F: tf.Tensor2D) =>
@@ -204,7 +181,7 @@ describe("simulate", () => {
   });
 
   it("detects a divergence to Inf of a too large step", () => {
-    const g = sbm(8, 2, 10, 0.6, 0.1);
+    const g = plantedPartition(8, 2, 10, 0.6, 0.1);
     const F0 = randomFeatures(9, 20, 2, 1);
     const rule = (F: tf.Tensor2D) =>
       contrastiveStep(g, F, { beta: 5, terms: "uniformity" });
@@ -215,13 +192,13 @@ describe("simulate", () => {
   });
 
   it("caches the eigenspace per graph and k", () => {
-    const g = sbm(10, 2, 10, 0.6, 0.1);
+    const g = plantedPartition(10, 2, 10, 0.6, 0.1);
     expect(topEigenspace(g, 2)).toBe(topEigenspace(g, 2));
     expect(topEigenspace(g, 2)).not.toBe(topEigenspace(g, 3));
   });
 
   it("raises typed errors for bad arguments", () => {
-    const g = sbm(11, 2, 10, 0.6, 0.1);
+    const g = plantedPartition(11, 2, 10, 0.6, 0.1);
     const F0 = randomFeatures(12, 20, 2, 1);
     const id = (F: tf.Tensor2D) => F;
     expect(() => simulate(id, F0, { steps: -1 })).toThrow(ConfigError);
@@ -234,7 +211,7 @@ describe("simulate", () => {
     expect(() =>
       simulate(id, F0, { steps: 3, metrics: { augmentationGraph: g, k: 21 } }),
     ).toThrow(ConfigError);
-    const small = sbm(13, 1, 5, 1, 0);
+    const small = plantedPartition(13, 1, 5, 1, 0);
     expect(() =>
       simulate(id, F0, { steps: 3, metrics: { augmentationGraph: small } }),
     ).toThrow(ShapeError);

@@ -4,23 +4,13 @@
  * input can be rebuilt from its seed.
  */
 
+import { mulberry32 as libraryMulberry32 } from "../../src/random.js";
+
 /** A seeded generator of uniform floats in [0, 1). */
 export type Rng = () => number;
 
-/**
- * The mulberry32 generator (Tommy Ettinger's 32-bit mixer): fast, good
- * enough for test inputs, and identical on every platform.
- */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The mulberry32 generator: the library's own, same stream. */
+export const mulberry32: (seed: number) => Rng = libraryMulberry32;
 
 /** A uniform integer in `[lo, hi)`. */
 export function randInt(rng: Rng, lo: number, hi: number): number {

@@ -5,16 +5,37 @@
  */
 
 import { Graph } from "../../src/graph/graph.js";
+import { mulberry32 } from "../../src/random.js";
 
 /** Mulberry32: a seeded PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
+export const seededRandom: (seed: number) => () => number = mulberry32;
+
+/**
+ * An undirected planted partition (stochastic block model): `blocks`
+ * groups of `size` nodes, each pair joined with probability pIn inside a
+ * group and pOut across, drawn in pair order from `seededRandom(seed)`.
+ */
+export function plantedPartition(
+  seed: number,
+  blocks: number,
+  size: number,
+  pIn: number,
+  pOut: number,
+): Graph {
+  const rand = seededRandom(seed);
+  const n = blocks * size;
+  const src: number[] = [];
+  const dst: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const same = Math.floor(i / size) === Math.floor(j / size);
+      if (rand() < (same ? pIn : pOut)) {
+        src.push(i, j);
+        dst.push(j, i);
+      }
+    }
+  }
+  return Graph.fromEdges(src, dst, { numNodes: n });
 }
 
 /** Standard normal samples by Box–Muller. */

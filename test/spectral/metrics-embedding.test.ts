@@ -4,31 +4,7 @@ import { Graph } from "../../src/graph/graph.js";
 import { symmetricEigen } from "../../src/spectral/dense.js";
 import { spectralEmbedding } from "../../src/spectral/embedding.js";
 import { subspaceDistance } from "../../src/spectral/subspace.js";
-import { columns, seededRandom } from "./helpers.js";
-
-/** An undirected planted partition: `blocks` groups of `size` nodes. */
-function planted(
-  seed: number,
-  blocks: number,
-  size: number,
-  pIn: number,
-  pOut: number,
-): Graph {
-  const rand = seededRandom(seed);
-  const n = blocks * size;
-  const src: number[] = [];
-  const dst: number[] = [];
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const same = Math.floor(i / size) === Math.floor(j / size);
-      if (rand() < (same ? pIn : pOut)) {
-        src.push(i, j);
-        dst.push(j, i);
-      }
-    }
-  }
-  return Graph.fromEdges(src, dst, { numNodes: n });
-}
+import { columns, plantedPartition } from "./helpers.js";
 
 /** Eigenvalues (descending) and eigenvectors of the dense Ā. */
 function denseTop(
@@ -57,7 +33,7 @@ describe("spectralEmbedding", () => {
   ]) {
     const n = blocks * size;
     it(`spans the dense top-${blocks} eigenspace of Ā (N = ${n})`, () => {
-      const g = planted(90 + n, blocks, size, 0.3, 0.02);
+      const g = plantedPartition(90 + n, blocks, size, 0.3, 0.02);
       const { values, embedding, residuals } = spectralEmbedding(g, blocks);
       const ref = denseTop(g, blocks);
       for (let j = 0; j < blocks; j++) {
@@ -77,7 +53,7 @@ describe("spectralEmbedding", () => {
   it("returns the component indicators for a disconnected graph", () => {
     // three disjoint blocks: λ = 1 three times, eigenspace spanned by
     // √d restricted to each block
-    const g = planted(95, 3, 30, 0.3, 0);
+    const g = plantedPartition(95, 3, 30, 0.3, 0);
     const { values, embedding } = spectralEmbedding(g, 3);
     for (const v of values) expect(v).toBeCloseTo(1, 10);
     const d = g.inDegrees();
@@ -91,7 +67,7 @@ describe("spectralEmbedding", () => {
   });
 
   it("fixes signs and applies the documented scalings", () => {
-    const g = planted(96, 2, 25, 0.4, 0.05);
+    const g = plantedPartition(96, 2, 25, 0.4, 0.05);
     const plain = spectralEmbedding(g, 2).embedding;
     for (let j = 0; j < 2; j++) {
       let best = 0;
@@ -124,7 +100,7 @@ describe("spectralEmbedding", () => {
   it("rejects directed graphs and bad k", () => {
     const directed = Graph.fromEdges([0, 1], [1, 2], { numNodes: 3 });
     expect(() => spectralEmbedding(directed, 1)).toThrow(GraphError);
-    const g = planted(97, 2, 5, 0.8, 0.1);
+    const g = plantedPartition(97, 2, 5, 0.8, 0.1);
     expect(() => spectralEmbedding(g, 0)).toThrow(ConfigError);
     expect(() => spectralEmbedding(g, 11)).toThrow(ConfigError);
   });
