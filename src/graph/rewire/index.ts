@@ -1,0 +1,6 @@
+/**
+ * Graph rewiring: pure, seeded `Graph → Graph` functions that drop, add
+ * or reweight edges (DropEdge, kNN, diffusion, curvature, communities).
+ */
+
+export * from "./dropEdge.js";
