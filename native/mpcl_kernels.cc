@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <atomic>
@@ -27,7 +28,7 @@
 
 // Bump when an entry point changes its arguments: native.ts refuses a
 // binary built from other sources.
-#define MPCL_ABI_VERSION 2
+#define MPCL_ABI_VERSION 3
 
 #define MPCL_MAX_THREADS 64
 
@@ -47,6 +48,7 @@
 #if defined(__x86_64__) && !defined(__clang__)
 #define MPCL_AVX2 1
 #define MPCL_AVX2_TARGET __attribute__((target("avx2")))
+#include <immintrin.h>
 #else
 #define MPCL_AVX2 0
 #endif
@@ -60,6 +62,7 @@ enum Status {
   kBadRowPtr = 2,  // row pointers decrease or leave [0, nnz]
   kBadArg = 3,     // an arg-max entry is not an entry of its row
   kBadShape = 4,   // an array is too short for the given sizes
+  kNoMemory = 5,   // a work buffer could not be allocated
 };
 
 // ---------------------------------------------------------------------
@@ -689,6 +692,350 @@ static void BackwardDwRange(const void* ctx, int64_t begin, int64_t end,
 }
 
 // ---------------------------------------------------------------------
+// gemm: C (+)= op(A) op(B), dense row-major float32
+// ---------------------------------------------------------------------
+//
+// The layout follows the usual register-blocked design (Goto and van de
+// Geijn, "Anatomy of high-performance matrix multiplication", 2008): op(B)
+// is packed whole, once, into slivers of NR columns (k rows each, padded
+// with zeros); op(A) is read in blocks of MC rows and KC columns, packed
+// into slivers of MR rows when it is transposed or reused by many slivers
+// of B; a micro-kernel keeps an MR x NR tile of C in registers.
+//
+// Every element of C is one chain c = c + a_p b_p over p = 0 .. k - 1 in
+// order, starting from 0 (or from C when accumulating), with C stored as
+// float between blocks of KC: the blocking and the threads (which own
+// disjoint rows of C) change nothing in the result. The baseline variant
+// rounds the product and the sum separately, exactly like the TypeScript
+// reference; the AVX2 variant fuses them (FMA), one rounding per step.
+
+#define MPCL_GEMM_KC 256
+#define MPCL_GEMM_MC 96  // a multiple of every variant's MR
+#define MPCL_GEMM_MAX_MR 8
+#define MPCL_GEMM_MAX_NR 16
+
+// Multiply-adds worth a thread in a dense product (about 0.2 ms).
+#define MPCL_GEMM_MIN_WORK_PER_THREAD (1 << 22)
+
+// Row chunks per thread (taken from the shared counter).
+#define MPCL_GEMM_CHUNKS_PER_THREAD 4
+
+// Packed slivers of op(A) are reused by this many slivers of B or more.
+#define MPCL_GEMM_PACK_A_SLIVERS 3
+
+// One MR x NR tile: c (row stride ldc) = (load ? c : 0) + sum_p a_p b_p,
+// with a_p row r at a[r * ai + p * ap] and b_p at b[p * NR .. + NR).
+typedef void (*MicroFn)(int64_t kc, const float* a, int64_t ai, int64_t ap,
+                        const float* b, float* c, int64_t ldc, bool load);
+
+struct GemmArgs {
+  const float* a;  // op(A)(i, p) = a[i * ars + p * acs]
+  int64_t ars;
+  int64_t acs;
+  const float* b;  // op(B)(p, j) = b[p * brs + j * bcs]
+  int64_t brs;
+  int64_t bcs;
+  float* c;  // m x n, row-major
+  int64_t m;
+  int64_t n;
+  int64_t k;
+  bool accumulate;
+  float* packedB;  // slivers x k x NR
+  int64_t slivers;
+  bool packA;
+};
+
+// Packs the slivers [begin, end) of op(B), zero-padding the last one.
+template <int NR>
+static MPCL_INLINE void PackBRange(const void* ctx, int64_t begin,
+                                   int64_t end, int* status) {
+  (void)status;
+  const GemmArgs& g = *static_cast<const GemmArgs*>(ctx);
+  for (int64_t s = begin; s < end; s++) {
+    float* dst = g.packedB + s * g.k * NR;
+    const int64_t j0 = s * NR;
+    const int64_t w = g.n - j0 < NR ? g.n - j0 : NR;
+    if (w < NR) memset(dst, 0, sizeof(float) * g.k * NR);
+    if (g.bcs == 1) {
+      for (int64_t p = 0; p < g.k; p++) {
+        memcpy(dst + p * NR, g.b + p * g.brs + j0, sizeof(float) * w);
+      }
+    } else {
+      // transposed B: each column of op(B) is a contiguous row of b
+      for (int64_t jj = 0; jj < w; jj++) {
+        const float* src = g.b + (j0 + jj) * g.bcs;
+        for (int64_t p = 0; p < g.k; p++) dst[p * NR + jj] = src[p * g.brs];
+      }
+    }
+  }
+}
+
+// Packs rows [i0, i0 + mc) x columns [p0, p0 + kc) of op(A) into slivers
+// of MR rows (sliver s at dst + s * MR * kc, element (r, p) at p * MR + r),
+// zero-padding the last sliver.
+template <int MR>
+static MPCL_INLINE void PackA(const GemmArgs& g, int64_t i0, int64_t mc,
+                              int64_t p0, int64_t kc, float* dst) {
+  for (int64_t s = 0; s * MR < mc; s++) {
+    float* out = dst + s * MR * kc;
+    const int64_t rows = mc - s * MR < MR ? mc - s * MR : MR;
+    if (rows < MR) memset(out, 0, sizeof(float) * MR * kc);
+    const float* src = g.a + (i0 + s * MR) * g.ars + p0 * g.acs;
+    if (g.ars == 1) {
+      // transposed A: the MR rows of one column are contiguous
+      for (int64_t p = 0; p < kc; p++) {
+        const float* col = src + p * g.acs;
+        for (int64_t r = 0; r < rows; r++) out[p * MR + r] = col[r];
+      }
+    } else {
+      for (int64_t r = 0; r < rows; r++) {
+        const float* row = src + r * g.ars;
+        for (int64_t p = 0; p < kc; p++) out[p * MR + r] = row[p * g.acs];
+      }
+    }
+  }
+}
+
+// Rows [begin, end) of C: blocks of KC columns of op(A) in order, then
+// blocks of MC rows, then every sliver of B, then slivers of MR rows.
+template <int MR, int NR, MicroFn Micro>
+static MPCL_INLINE void GemmRange(const void* ctx, int64_t begin,
+                                  int64_t end, int* status) {
+  const GemmArgs& g = *static_cast<const GemmArgs*>(ctx);
+  float* block = nullptr;
+  if (g.packA) {
+    block = static_cast<float*>(aligned_alloc(
+        64, sizeof(float) * MPCL_GEMM_MC * MPCL_GEMM_KC));
+    if (block == nullptr) {
+      *status = kNoMemory;
+      return;
+    }
+  }
+  alignas(64) float edge[MPCL_GEMM_MAX_MR * MPCL_GEMM_KC];
+  alignas(64) float tile[MPCL_GEMM_MAX_MR * MPCL_GEMM_MAX_NR];
+
+  for (int64_t p0 = 0; p0 < g.k; p0 += MPCL_GEMM_KC) {
+    const int64_t kc = g.k - p0 < MPCL_GEMM_KC ? g.k - p0 : MPCL_GEMM_KC;
+    const bool load = g.accumulate || p0 > 0;
+    for (int64_t i0 = begin; i0 < end; i0 += MPCL_GEMM_MC) {
+      const int64_t mc = end - i0 < MPCL_GEMM_MC ? end - i0 : MPCL_GEMM_MC;
+
+      // the block of op(A), packed, or read in place (its short last
+      // sliver packed alone, zero-padded)
+      const int64_t full = mc / MR * MR;
+      if (g.packA) {
+        PackA<MR>(g, i0, mc, p0, kc, block);
+      } else if (full < mc) {
+        PackA<MR>(g, i0 + full, mc - full, p0, kc, edge);
+      }
+
+      for (int64_t s = 0; s < g.slivers; s++) {
+        const float* bp = g.packedB + (s * g.k + p0) * NR;
+        const int64_t j0 = s * NR;
+        const int64_t cols = g.n - j0 < NR ? g.n - j0 : NR;
+        for (int64_t r0 = 0; r0 < mc; r0 += MR) {
+          const int64_t rows = mc - r0 < MR ? mc - r0 : MR;
+          const float* ap;
+          int64_t ai, astep;
+          if (g.packA) {
+            ap = block + r0 * kc;
+            ai = 1;
+            astep = MR;
+          } else if (rows < MR) {
+            ap = edge;
+            ai = 1;
+            astep = MR;
+          } else {
+            ap = g.a + (i0 + r0) * g.ars + p0 * g.acs;
+            ai = g.ars;
+            astep = g.acs;
+          }
+          float* cp = g.c + (i0 + r0) * g.n + j0;
+          if (rows == MR && cols == NR) {
+            Micro(kc, ap, ai, astep, bp, cp, g.n, load);
+            continue;
+          }
+
+          // a partial tile goes through a full one
+          if (load) {
+            for (int64_t r = 0; r < rows; r++) {
+              memcpy(tile + r * NR, cp + r * g.n, sizeof(float) * cols);
+            }
+          }
+          Micro(kc, ap, ai, astep, bp, tile, NR, load);
+          for (int64_t r = 0; r < rows; r++) {
+            memcpy(cp + r * g.n, tile + r * NR, sizeof(float) * cols);
+          }
+        }
+      }
+    }
+  }
+  free(block);
+}
+
+// The baseline micro-kernel: 6 x 8 tile in 4-lane vectors, product and
+// sum rounded separately (no FMA: built with -ffp-contract=off).
+template <int L>
+static MPCL_INLINE void MicroVec(int64_t kc, const float* a, int64_t ai,
+                                 int64_t ap, const float* b, float* c,
+                                 int64_t ldc, bool load) {
+  typedef typename Lanes<L>::F F;
+  constexpr int MR = 6;
+  constexpr int V = 2;
+  constexpr int NR = L * V;
+  F acc[MR][V];
+  for (int r = 0; r < MR; r++) {
+    for (int v = 0; v < V; v++) {
+      acc[r][v] = load ? Load<L>(c + r * ldc + v * L) : F{};
+    }
+  }
+  const float* rows[MR];
+  for (int r = 0; r < MR; r++) rows[r] = a + r * ai;
+  int64_t o = 0;
+  for (int64_t p = 0; p < kc; p++, o += ap) {
+    F bv[V];
+    for (int v = 0; v < V; v++) bv[v] = Load<L>(b + p * NR + v * L);
+    for (int r = 0; r < MR; r++) {
+      const float x = rows[r][o];
+      for (int v = 0; v < V; v++) acc[r][v] += x * bv[v];
+    }
+  }
+  for (int r = 0; r < MR; r++) {
+    memcpy(c + r * ldc, acc[r], sizeof acc[r]);
+  }
+}
+
+static void MicroBase(int64_t kc, const float* a, int64_t ai, int64_t ap,
+                      const float* b, float* c, int64_t ldc, bool load) {
+  MicroVec<4>(kc, a, ai, ap, b, c, ldc, load);
+}
+
+#if MPCL_AVX2
+#define MPCL_FMA_TARGET __attribute__((target("avx2,fma")))
+
+// The AVX2 micro-kernel: 6 x 16 tile, 12 accumulators, fused multiply-add.
+MPCL_FMA_TARGET static void MicroAvx2(int64_t kc, const float* a,
+                                      int64_t ai, int64_t ap,
+                                      const float* b, float* c, int64_t ldc,
+                                      bool load) {
+  __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+  if (load) {
+    c00 = _mm256_loadu_ps(c);
+    c01 = _mm256_loadu_ps(c + 8);
+    c10 = _mm256_loadu_ps(c + ldc);
+    c11 = _mm256_loadu_ps(c + ldc + 8);
+    c20 = _mm256_loadu_ps(c + 2 * ldc);
+    c21 = _mm256_loadu_ps(c + 2 * ldc + 8);
+    c30 = _mm256_loadu_ps(c + 3 * ldc);
+    c31 = _mm256_loadu_ps(c + 3 * ldc + 8);
+    c40 = _mm256_loadu_ps(c + 4 * ldc);
+    c41 = _mm256_loadu_ps(c + 4 * ldc + 8);
+    c50 = _mm256_loadu_ps(c + 5 * ldc);
+    c51 = _mm256_loadu_ps(c + 5 * ldc + 8);
+  } else {
+    c00 = c01 = c10 = c11 = c20 = c21 = _mm256_setzero_ps();
+    c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+  }
+  const float* a0 = a;
+  const float* a1 = a + ai;
+  const float* a2 = a + 2 * ai;
+  const float* a3 = a + 3 * ai;
+  const float* a4 = a + 4 * ai;
+  const float* a5 = a + 5 * ai;
+  for (int64_t p = 0; p < kc; p++) {
+    const __m256 b0 = _mm256_load_ps(b);
+    const __m256 b1 = _mm256_load_ps(b + 8);
+    b += 16;
+    __m256 x = _mm256_broadcast_ss(a0);
+    c00 = _mm256_fmadd_ps(x, b0, c00);
+    c01 = _mm256_fmadd_ps(x, b1, c01);
+    x = _mm256_broadcast_ss(a1);
+    c10 = _mm256_fmadd_ps(x, b0, c10);
+    c11 = _mm256_fmadd_ps(x, b1, c11);
+    x = _mm256_broadcast_ss(a2);
+    c20 = _mm256_fmadd_ps(x, b0, c20);
+    c21 = _mm256_fmadd_ps(x, b1, c21);
+    x = _mm256_broadcast_ss(a3);
+    c30 = _mm256_fmadd_ps(x, b0, c30);
+    c31 = _mm256_fmadd_ps(x, b1, c31);
+    x = _mm256_broadcast_ss(a4);
+    c40 = _mm256_fmadd_ps(x, b0, c40);
+    c41 = _mm256_fmadd_ps(x, b1, c41);
+    x = _mm256_broadcast_ss(a5);
+    c50 = _mm256_fmadd_ps(x, b0, c50);
+    c51 = _mm256_fmadd_ps(x, b1, c51);
+    a0 += ap;
+    a1 += ap;
+    a2 += ap;
+    a3 += ap;
+    a4 += ap;
+    a5 += ap;
+  }
+  _mm256_storeu_ps(c, c00);
+  _mm256_storeu_ps(c + 8, c01);
+  _mm256_storeu_ps(c + ldc, c10);
+  _mm256_storeu_ps(c + ldc + 8, c11);
+  _mm256_storeu_ps(c + 2 * ldc, c20);
+  _mm256_storeu_ps(c + 2 * ldc + 8, c21);
+  _mm256_storeu_ps(c + 3 * ldc, c30);
+  _mm256_storeu_ps(c + 3 * ldc + 8, c31);
+  _mm256_storeu_ps(c + 4 * ldc, c40);
+  _mm256_storeu_ps(c + 4 * ldc + 8, c41);
+  _mm256_storeu_ps(c + 5 * ldc, c50);
+  _mm256_storeu_ps(c + 5 * ldc + 8, c51);
+}
+#endif
+
+// ---------------------------------------------------------------------
+// dropout: out[i] = keep(i) ? x[i] * scale : 0, from a counter-based hash
+// ---------------------------------------------------------------------
+
+// A 32-bit integer hash with good avalanche ("lowbias32", C. Wellons).
+static MPCL_INLINE uint32_t Mix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+
+struct DropoutArgs {
+  const float* x;  // null: out holds the mask itself (x = 1)
+  float* out;
+  uint32_t seed;
+  uint32_t key;  // Mix32(seed ^ 0x85ebca6b)
+  uint32_t threshold;
+  float scale;
+};
+
+// The random bits of entry i; entry i is kept when they are at least
+// the threshold. The same function is written in TypeScript (linear.ts).
+static MPCL_INLINE uint32_t DropoutBits(uint32_t i, uint32_t seed,
+                                        uint32_t key) {
+  return Mix32(Mix32(i * 0x9E3779B9U + seed) ^ key);
+}
+
+static MPCL_INLINE void DropoutRange(const void* ctx, int64_t begin,
+                                     int64_t end, int* status) {
+  (void)status;
+  const DropoutArgs& s = *static_cast<const DropoutArgs*>(ctx);
+  float* out = s.out;
+  if (s.x == nullptr) {
+    for (int64_t i = begin; i < end; i++) {
+      const uint32_t h = DropoutBits(static_cast<uint32_t>(i), s.seed, s.key);
+      out[i] = h >= s.threshold ? s.scale : 0.0f;
+    }
+    return;
+  }
+  const float* x = s.x;
+  for (int64_t i = begin; i < end; i++) {
+    const uint32_t h = DropoutBits(static_cast<uint32_t>(i), s.seed, s.key);
+    out[i] = h >= s.threshold ? x[i] * s.scale : 0.0f;
+  }
+}
+
+// ---------------------------------------------------------------------
 // Variants: one set of range functions per instruction set
 // ---------------------------------------------------------------------
 
@@ -699,6 +1046,11 @@ struct KernelSet {
   RangeFn min;
   RangeFn edgeDot;
   RangeFn backwardDx;
+  RangeFn gemm;
+  RangeFn packB;
+  RangeFn dropout;
+  int mr;  // rows of the gemm micro-kernel's tile
+  int nr;  // columns of the gemm micro-kernel's tile
 };
 
 // The templates above are always inlined, so each wrapper compiles the
@@ -713,8 +1065,12 @@ MPCL_WRAP(, MaxBase, (ExtremeRange<4, true>))
 MPCL_WRAP(, MinBase, (ExtremeRange<4, false>))
 MPCL_WRAP(, EdgeDotBase, EdgeDotRange<4>)
 MPCL_WRAP(, BackwardDxBase, BackwardDxRange<4>)
-static const KernelSet kBaseline = {"baseline", SpmmBase, MaxBase, MinBase,
-                                    EdgeDotBase, BackwardDxBase};
+MPCL_WRAP(, GemmBase, (GemmRange<6, 8, MicroBase>))
+MPCL_WRAP(, PackBBase, PackBRange<8>)
+MPCL_WRAP(, DropoutBase, DropoutRange)
+static const KernelSet kBaseline = {
+    "baseline", SpmmBase, MaxBase,     MinBase,     EdgeDotBase,
+    BackwardDxBase, GemmBase, PackBBase, DropoutBase, 6, 8};
 
 #if MPCL_AVX2
 MPCL_WRAP(MPCL_AVX2_TARGET, SpmmAvx2, SpmmRange<8>)
@@ -722,15 +1078,20 @@ MPCL_WRAP(MPCL_AVX2_TARGET, MaxAvx2, (ExtremeRange<8, true>))
 MPCL_WRAP(MPCL_AVX2_TARGET, MinAvx2, (ExtremeRange<8, false>))
 MPCL_WRAP(MPCL_AVX2_TARGET, EdgeDotAvx2, EdgeDotRange<8>)
 MPCL_WRAP(MPCL_AVX2_TARGET, BackwardDxAvx2, BackwardDxRange<8>)
-static const KernelSet kAvx2 = {"avx2", SpmmAvx2, MaxAvx2, MinAvx2,
-                                EdgeDotAvx2, BackwardDxAvx2};
+MPCL_WRAP(MPCL_FMA_TARGET, GemmAvx2, (GemmRange<6, 16, MicroAvx2>))
+MPCL_WRAP(MPCL_AVX2_TARGET, PackBAvx2, PackBRange<16>)
+MPCL_WRAP(MPCL_AVX2_TARGET, DropoutAvx2, DropoutRange)
+static const KernelSet kAvx2 = {
+    "avx2",         SpmmAvx2, MaxAvx2,   MinAvx2,     EdgeDotAvx2,
+    BackwardDxAvx2, GemmAvx2, PackBAvx2, DropoutAvx2, 6, 16};
 #endif
 
 // The best set this CPU runs, chosen at load time.
 static bool Avx2Supported() {
 #if MPCL_AVX2
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
+  // the dense products of this set fuse multiply-adds: FMA too
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
   return false;
 #endif
@@ -973,6 +1334,105 @@ static napi_value ExtremeBackward(napi_env env, napi_callback_info info) {
   return Int(env, status);
 }
 
+// gemm(a, b, c, m, n, k, transA, transB, accumulate, threads) -> status
+// C[m x n] (+)= op(A) op(B), op(A) m x k (a holds m x k, or k x m when
+// transA), op(B) k x n (b holds k x n, or n x k when transB); row-major.
+static napi_value Gemm(napi_env env, napi_callback_info info) {
+  ARGS(10);
+  View a, b, c;
+  int64_t m, n, k, transA, transB, accumulate, threads;
+  VIEW(0, napi_float32_array, false, "a", a);
+  VIEW(1, napi_float32_array, false, "b", b);
+  VIEW(2, napi_float32_array, false, "c", c);
+  INT(3, "m", m);
+  INT(4, "n", n);
+  INT(5, "k", k);
+  INT(6, "transA", transA);
+  INT(7, "transB", transB);
+  INT(8, "accumulate", accumulate);
+  INT(9, "threads", threads);
+
+  if (m < 0 || n < 0 || k < 0 || a.length < m * k || b.length < k * n ||
+      c.length < m * n) {
+    return Int(env, kBadShape);
+  }
+  if (m == 0 || n == 0) return Int(env, kOk);
+  if (k == 0) {
+    // the empty sum
+    if (!accumulate) memset(c.data, 0, sizeof(float) * m * n);
+    return Int(env, kOk);
+  }
+  const KernelSet* set = gKernels.load();
+  GemmArgs g;
+  g.a = static_cast<const float*>(a.data);
+  g.ars = transA ? 1 : k;
+  g.acs = transA ? m : 1;
+  g.b = static_cast<const float*>(b.data);
+  g.brs = transB ? 1 : n;
+  g.bcs = transB ? k : 1;
+  g.c = static_cast<float*>(c.data);
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  g.accumulate = accumulate != 0;
+  g.slivers = (n + set->nr - 1) / set->nr;
+  g.packA = transA || g.slivers >= MPCL_GEMM_PACK_A_SLIVERS;
+  const size_t packed = sizeof(float) * g.slivers * k * set->nr;
+  g.packedB = static_cast<float*>(aligned_alloc(64, (packed + 63) / 64 * 64));
+  if (g.packedB == nullptr) return Int(env, kNoMemory);
+
+  // first op(B), packed by slivers, then rows of C
+  const double work = static_cast<double>(m) * n * k;
+  int n1 = ThreadsFor(threads, static_cast<double>(n) * k / 4);
+  int64_t bounds[MPCL_MAX_CHUNKS + 1];
+  int64_t chunks = SplitEven(g.slivers, ChunksFor(n1, g.slivers), 1, bounds);
+  int status = RunChunks(n1, chunks, bounds, set->packB, &g);
+  if (status == kOk) {
+    const int t = ThreadsFor(
+        threads, work * MPCL_MIN_WORK_PER_THREAD / MPCL_GEMM_MIN_WORK_PER_THREAD);
+    const int64_t want = t <= 1 ? 1 : t * MPCL_GEMM_CHUNKS_PER_THREAD;
+    chunks = SplitEven(m, want, set->mr, bounds);
+    status = RunChunks(t, chunks, bounds, set->gemm, &g);
+  }
+  free(g.packedB);
+  return Int(env, status);
+}
+
+// dropout(x | null, out, seed, threshold, scale, threads) -> status
+// out[i] = x[i] * scale when DropoutBits(i) >= threshold, else 0 (x null:
+// x[i] = 1, the mask itself); x may be out.
+static napi_value Dropout(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  View x, out;
+  int64_t seed, threshold, threads;
+  double scale;
+  VIEW(0, napi_float32_array, true, "x", x);
+  VIEW(1, napi_float32_array, false, "out", out);
+  INT(2, "seed", seed);
+  INT(3, "threshold", threshold);
+  if (napi_get_value_double(env, argv[4], &scale) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "mpcl_kernels: scale must be a number");
+    return nullptr;
+  }
+  INT(5, "threads", threads);
+  if ((x.data != nullptr && x.length < out.length) || seed < 0 ||
+      seed > 0xFFFFFFFFLL || threshold < 0 || threshold > 0xFFFFFFFFLL) {
+    return Int(env, kBadShape);
+  }
+  const uint32_t s = static_cast<uint32_t>(seed);
+  DropoutArgs d{static_cast<const float*>(x.data),
+                static_cast<float*>(out.data),
+                s,
+                Mix32(s ^ 0x85ebca6bU),
+                static_cast<uint32_t>(threshold),
+                static_cast<float>(scale)};
+  const int t = ThreadsFor(threads, static_cast<double>(out.length) * 2);
+  int64_t bounds[MPCL_MAX_CHUNKS + 1];
+  const int64_t chunks =
+      SplitEven(out.length, ChunksFor(t, out.length), 1024, bounds);
+  return Int(env, RunChunks(t, chunks, bounds, gKernels.load()->dropout, &d));
+}
+
 // simd() -> the name of the kernel set in use ("avx2", "baseline").
 static napi_value Simd(napi_env env, napi_callback_info info) {
   napi_value r;
@@ -1007,6 +1467,8 @@ static napi_value Init(napi_env env, napi_value exports) {
                     {"segmentExtreme", SegmentExtreme},
                     {"edgeDot", EdgeDot},
                     {"extremeBackward", ExtremeBackward},
+                    {"gemm", Gemm},
+                    {"dropout", Dropout},
                     {"simd", Simd},
                     {"setSimd", SetSimd}};
   for (const Fn& f : fns) {

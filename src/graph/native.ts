@@ -26,7 +26,7 @@ import { ConfigError } from "../errors.js";
  * Version of the addon's calling convention. The addon reports the one it
  * was built with; a binary built from other sources is not used.
  */
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;
 
 /** Most threads a kernel call may use (the addon's own limit too). */
 export const MAX_KERNEL_THREADS = 64;
@@ -41,6 +41,7 @@ export const NativeStatus = {
   badRowPtr: 2,
   badArg: 3,
   badShape: 4,
+  noMemory: 5,
 } as const;
 
 /**
@@ -94,6 +95,43 @@ export interface NativeKernels {
     d: number,
     dx: Float32Array,
     dw: Float32Array | null,
+    threads: number,
+  ): number;
+  /**
+   * Dense product `C (+)= op(A) · op(B)` of row-major float32 matrices:
+   * op(A) is `[m, k]` (`a` holds `[m, k]`, or `[k, m]` when `transA` is
+   * 1), op(B) is `[k, n]` (`b` holds `[k, n]`, or `[n, k]` when `transB`
+   * is 1), `c` is `[m, n]`, overwritten unless `accumulate` is 1. Threads
+   * own disjoint rows of C and every element is one chain of
+   * multiply-adds over k in order, so the bits do not depend on the thread
+   * count; the `avx2` variant fuses each multiply-add (FMA), the
+   * `baseline` one rounds the product and the sum like the TypeScript
+   * reference `gemmReference` of `src/mp/linear.ts`.
+   */
+  gemm(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+    transA: number,
+    transB: number,
+    accumulate: number,
+    threads: number,
+  ): number;
+  /**
+   * Counter-based dropout: `out[i] = x[i] · scale` when the hash of
+   * `(i, seed)` is at least `threshold` (a uint32), else 0; `x` null gives
+   * the mask itself. `x` may be `out`. Same bits as `dropoutInto` of
+   * `src/mp/linear.ts`, whatever the thread count.
+   */
+  dropout(
+    x: Float32Array | null,
+    out: Float32Array,
+    seed: number,
+    threshold: number,
+    scale: number,
     threads: number,
   ): number;
   /** The calling convention the binary was built with. */
