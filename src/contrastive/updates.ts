@@ -161,6 +161,20 @@ export interface UniformityUpdateOptions {
    * "spectral", whose F is already degree-scaled.
    */
   degrees?: ArrayLike<number>;
+  /**
+   * The row weights r of P for "infonce" (length N, entries >= 0):
+   * `P(x, x') = r_x softmax_x'(log D_x' + f·f'/τ)`. Default `r = D`, the
+   * population form; per-anchor weights of a mini-batch loss (e.g.
+   * attention weights) differ from the column marginal D. Ignored by
+   * "spectral".
+   */
+  anchorWeights?: ArrayLike<number>;
+  /**
+   * Drop the pairs x' = x from the affinity graph (default false): the
+   * softmax of row x runs over the N − 1 other samples (SimCLR's
+   * NT-Xent), and the dot graph gets a zero diagonal.
+   */
+  excludeSelf?: boolean;
   /** Rows per block of the affinity graph (default: its automatic size). */
   blockSize?: number;
 }
@@ -173,30 +187,27 @@ export interface UniformityUpdateOptions {
  *   infonce:   U = (P + Pᵀ) F,  P(x, x') = D_x W(x, x'),
  *              W(x, ·) = softmax_x'(log D_x' + F_x·F_x'/τ)
  *
- * Both run blockwise (never an N × N tensor). `P F = D ⊙ (W F)` is one
- * propagation over the softmax affinity graph. `Pᵀ F = Wᵀ (D ⊙ F)` is
- * obtained as the vector–Jacobian product of `X ↦ W X` with upstream
- * `D ⊙ F`: the affinity graph's blockwise custom gradient computes
- * `dX = Wᵀ dY` block by block, recomputing W from the features (S = F Fᵀ
- * is symmetric, so column blocks of W come from row blocks).
- *
- * LIMITATION: that second pass also computes the unused gradient with
- * respect to the features; it took 1.38 s against 0.32 s for the forward
- * pass (N = 4096, k = 64, WASM backend, one thread), so the "infonce"
- * update costs about 5.5 forward passes, the "spectral" one 1 (0.21 s).
+ * (with `r = D` unless `anchorWeights` are given; `excludeSelf` drops
+ * the pairs x' = x from both kinds). Both run blockwise (never an N × N
+ * tensor). "infonce" takes one pass over the row blocks I of the
+ * affinity graph: with the weights `W_I` of the block (b × N),
+ * `(P F)_I = r_I ⊙ (W_I F)` is the propagation over the affinity graph
+ * and `Pᵀ F = Σ_I W_Iᵀ (r_I ⊙ F_I)` the propagation over its transpose,
+ * accumulated block by block (W_Iᵀ is an explicit transpose: the WASM
+ * backend's transposed products run 10-50 times slower).
  *
  * NOTE: the spectral update equals `F (Fᵀ F) / τ`, O(N k²) instead of
  * O(N² k); it is computed as propagation on purpose (the affinity graph
  * is the object the theory speaks of); the tests compare it with a
  * dense float64 (F Fᵀ) F.
- * LIMITATION: the "infonce" update takes a gradient internally, so it is
- * not itself differentiable; it is an update, not a loss (use
- * `infoNCELoss` for autodiff).
+ * It is an update, not a loss: use `infoNCELoss` or the objectives of
+ * `objectives.ts` for autodiff.
  *
  * @param F features, float32 `[N, k]` (F = D^1/2 F_f for spectral, f for
  *   infonce).
  * @param options `kind` (default "spectral"), `temperature` (default 1),
- *   `degrees` (default 1/N each), `blockSize`.
+ *   `degrees` (default 1/N each), `anchorWeights` (default D),
+ *   `excludeSelf` (default false), `blockSize`.
  * @returns `[N, k]`, a new tensor.
  * @throws ShapeError for F not float32 `[N, k]` or degrees not of length
  *   N; ConfigError for a bad kind, temperature or degree.
@@ -216,10 +227,16 @@ export function uniformityUpdate(
   const tau = options.temperature ?? 1;
   checkTemperature(fn, tau);
   const blockSize = options.blockSize;
+  const excludeSelf = options.excludeSelf ?? false;
   const n = F.shape[0];
 
   if (kind === "spectral") {
-    const g = affinityGraph(F, { kind: "dot", temperature: tau, blockSize });
+    const g = affinityGraph(F, {
+      kind: "dot",
+      temperature: tau,
+      blockSize,
+      excludeSelf,
+    });
     return propagate(g, F);
   }
   if (kind !== "infonce") {
@@ -228,51 +245,81 @@ export function uniformityUpdate(
     );
   }
 
-  // the marginal D and its logarithm, the logit bias of every column
-  const deg = new Float32Array(n);
-  if (options.degrees === undefined) {
-    deg.fill(1 / n);
-  } else {
-    if (options.degrees.length !== n) {
-      throw new ShapeError(
-        `${fn}: degrees must have length N = ${n}, got ` +
-          `${options.degrees.length}`,
+  // the marginal D, its logarithm (the logit bias of every column) and
+  // the row weights r
+  const deg = nodeWeights(fn, "degrees", options.degrees, n, true);
+  const rows =
+    options.anchorWeights === undefined
+      ? deg
+      : nodeWeights(fn, "anchorWeights", options.anchorWeights, n, false);
+  const logBias = deg.map(Math.log);
+  const g = affinityGraph(F, {
+    kind: "softmax",
+    temperature: tau,
+    logBias,
+    excludeSelf,
+    blockSize,
+  });
+  const size = Math.min(n, blockSize ?? Math.max(1, Math.floor(2 ** 24 / n)));
+
+  // one pass over the row blocks: (P F)_I and the running sum of Pᵀ F
+  const k = F.shape[1];
+  const r = tf.tensor2d(rows, [n, 1]);
+  const parts: tf.Tensor2D[] = [];
+  let ptf: tf.Tensor2D = tf.zeros([n, k]);
+  for (let r0 = 0; r0 < n; r0 += size) {
+    const b = Math.min(n, r0 + size) - r0;
+    const [pfI, next] = tf.tidy(() => {
+      const w = g.weightsBlock(r0, r0 + b);
+      const rI = tf.slice(r, [r0, 0], [b, 1]);
+      const pfI = tf.mul(rI, tf.matMul(w, F));
+      const rfI = tf.mul(rI, tf.slice(F, [r0, 0], [b, k]));
+      const wt = tf.transpose(w);
+      w.dispose();
+      return [pfI, tf.add(ptf, tf.matMul(wt, rfI))];
+    });
+    ptf.dispose();
+    ptf = next as tf.Tensor2D;
+    parts.push(pfI as tf.Tensor2D);
+  }
+  r.dispose();
+  const pf = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
+  if (parts.length > 1) tf.dispose(parts);
+  const out = tf.add(pf, ptf) as tf.Tensor2D;
+  tf.dispose([pf, ptf]);
+  return out;
+}
+
+/**
+ * Per-node weights of {@link uniformityUpdate} as float32: length N,
+ * finite, > 0 (`positive`) or >= 0; `undefined` gives 1/N each.
+ */
+function nodeWeights(
+  fn: string,
+  name: string,
+  given: ArrayLike<number> | undefined,
+  n: number,
+  positive: boolean,
+): Float32Array {
+  const out = new Float32Array(n);
+  if (given === undefined) return out.fill(1 / n);
+  if (given.length !== n) {
+    throw new ShapeError(
+      `${fn}: ${name} must have length N = ${n}, got ${given.length}`,
+    );
+  }
+  for (let i = 0; i < n; i++) {
+    const d = given[i];
+    const ok = positive ? d > 0 : d >= 0;
+    if (!ok || !Number.isFinite(d)) {
+      throw new ConfigError(
+        `${fn}: ${name} must be finite and ${positive ? ">" : ">="} 0, ` +
+          `got ${d} at ${i}`,
       );
     }
-    for (let i = 0; i < n; i++) {
-      const d = options.degrees[i];
-      if (!(d > 0) || !Number.isFinite(d)) {
-        throw new ConfigError(
-          `${fn}: degrees must be finite and > 0, got ${d} at ${i}`,
-        );
-      }
-      deg[i] = d;
-    }
+    out[i] = d;
   }
-  const logBias = deg.map(Math.log);
-
-  return tf.tidy(() => {
-    const g = affinityGraph(F, {
-      kind: "softmax",
-      temperature: tau,
-      logBias,
-      blockSize,
-    });
-    const d = tf.tensor2d(deg, [n, 1]);
-
-    // P F = D ⊙ (W F)
-    const pf = tf.mul(d, propagate(g, F));
-
-    // Pᵀ F = Wᵀ (D ⊙ F): the gradient of X ↦ W X at upstream D ⊙ F; X is
-    // a separate tensor, so F is not the variable of the gradient
-    const upstream = tf.mul(d, F) as tf.Tensor2D;
-    const x = tf.zerosLike(F) as tf.Tensor2D;
-    const ptf = tf.grad((v: tf.Tensor) => propagate(g, v as tf.Tensor2D))(
-      x,
-      upstream,
-    );
-    return tf.add(pf, ptf) as tf.Tensor2D;
-  });
+  return out;
 }
 
 /** Options of {@link contrastiveStep}. */
