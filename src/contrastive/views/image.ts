@@ -7,8 +7,9 @@
  * (Zhong et al. 2020), with the parameter ranges of torchvision.
  *
  * A batch is row-major `[B, H, W]` or `[B, H, W, C]` (channels last),
- * values in [0, 1]. Every function returns a new array and never writes
- * into its input.
+ * values in [0, 1] (for other ranges, such as optdigits' 0..16, the noise
+ * level and the erasing value are in the images' own units). Every
+ * function returns a new array and never writes into its input.
  *
  * Coordinates. Pixel (i, j) (row i, column j) has its centre at the point
  * y = i, x = j; x grows to the right and y downwards. Geometric
@@ -227,12 +228,13 @@ function logUniform(random: Random, lo: number, hi: number): number {
  *   out = Σ_{p ∈ {x0, x0+1}, q ∈ {y0, y0+1}} (1 - |x_in - p|)
  *         (1 - |y_in - q|) · in[q, p],   x0 = ⌊x_in⌋, y0 = ⌊y_in⌋.
  *
- * A map that sends pixel centres to pixel centres copies values exactly.
+ * Points that fall exactly on pixel centres copy those values exactly.
  *
  * @param images `[B, H, W(, C)]` float32, row-major.
  * @param maps `[B, 6]` inverse maps ({@link InverseMap}).
  * @returns a new `[B, H, W(, C)]` array.
  * @throws ShapeError when the sizes do not fit together.
+ * @throws ConfigError for a map entry that is not finite.
  */
 export function resampleImages(
   images: Float32Array,
