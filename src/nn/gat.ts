@@ -29,7 +29,7 @@ import {
   segmentsFromRowPtr,
 } from "../mp/segment.js";
 import { type Random, type RandomOptions, resolveRandom } from "../random.js";
-import { glorotUniform, uniform } from "./init.js";
+import { createVariable, glorotUniform, uniform } from "./init.js";
 import type { ForwardContext, Layer, Parameter } from "./module.js";
 
 /** Arguments of {@link GATConv}. */
@@ -242,25 +242,29 @@ export class GATConv implements Layer {
     // parameters, drawn in a fixed order from one seeded stream
     const random = resolveRandom(args);
     const matrix = () =>
-      tf.variable(
-        tf.tensor2d(glorotUniform(this.inputDim, width, random), [
-          this.inputDim,
-          width,
-        ]),
-      );
+      createVariable(glorotUniform(this.inputDim, width, random), [
+        this.inputDim,
+        width,
+      ]) as tf.Variable<tf.Rank.R2>;
+
     // NOTE: each head's attention vector is a Glorot [units, 1] matrix,
     // as in the authors' code (a 1 × 1 convolution over `units` channels)
     const attLimit = Math.sqrt(6 / (this.units + 1));
     const attention = () =>
-      tf.variable(
-        tf.tensor2d(uniform(width, attLimit, random), [this.heads, this.units]),
-      );
+      createVariable(uniform(width, attLimit, random), [
+        this.heads,
+        this.units,
+      ]) as tf.Variable<tf.Rank.R2>;
     this.#weight = matrix();
     this.#weightDst = this.v2 && !shareWeights ? matrix() : null;
     this.#attSrc = attention();
     this.#attDst = this.v2 ? null : attention();
     this.#bias =
-      (args.bias ?? true) ? tf.variable(tf.zeros([this.outputDim])) : null;
+      (args.bias ?? true)
+        ? (createVariable(new Float32Array(this.outputDim), [
+            this.outputDim,
+          ]) as tf.Variable<tf.Rank.R1>)
+        : null;
   }
 
   /**

@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { tf } from "../../src/backend.js";
 import { ConfigError, ShapeError } from "../../src/errors.js";
 import { Graph } from "../../src/graph/graph.js";
-import { SparseFeatures } from "../../src/mp/linear.js";
+import { dropout, SparseFeatures } from "../../src/mp/linear.js";
 import { GATConv, type GATConvArgs } from "../../src/nn/gat.js";
 import type { ForwardContext } from "../../src/nn/module.js";
 import {
@@ -401,7 +401,7 @@ describe("GATConv behaviour", () => {
     tf.dispose([xt, out, plain]);
   });
 
-  it("input dropout: training output equals the output on a masked input", () => {
+  it("input dropout: training output equals the output on dropout(x)", () => {
     const { graph, x } = problem(4);
     const layer = new GATConv({
       inputDim: D,
@@ -411,18 +411,22 @@ describe("GATConv behaviour", () => {
       seed: 6,
     });
     disposeAfter.push(layer);
-    const draw = mulberry32(8);
-    const masked = Float32Array.from(x.data, (v) =>
-      draw() >= 0.4 ? Math.fround(v / 0.6) : 0,
-    );
+
+    // the library's dropout, drawn first from the same stream
     const xt = tensorOf(x);
-    const xm = tf.tensor2d(masked, [N, D]);
+    const xm = dropout(xt, 0.4, mulberry32(8)) as tf.Tensor2D;
+    const zeros = Array.from(xm.dataSync()).filter((v) => v === 0).length;
+    expect(zeros).toBeGreaterThan(0);
     const a = layer.apply(xt, { graph, training: true, random: mulberry32(8) });
     const b = layer.apply(xm, inference(graph));
+    const c = layer.apply(xt, inference(graph));
     expect(
       worstError(a.dataSync(), b.dataSync(), 1e-6, 1e-6).ratio,
     ).toBeLessThanOrEqual(1);
-    tf.dispose([xt, xm, a, b]);
+    expect(
+      worstError(a.dataSync(), c.dataSync(), 1e-6, 1e-6).ratio,
+    ).toBeGreaterThan(1);
+    tf.dispose([xt, xm, a, b, c]);
   });
 
   it("sparse input gives the dense input's output and gradients", () => {
@@ -570,6 +574,7 @@ describe("GATConv behaviour", () => {
   it("leaks no tensor in apply, attention and a gradient step", () => {
     const { graph, x } = problem(9);
     for (const v2 of [false, true]) {
+      const start = tf.memory().numTensors;
       const layer = new GATConv({
         inputDim: D,
         units: 2,
@@ -596,16 +601,16 @@ describe("GATConv behaviour", () => {
       layer.dispose();
       expect(tf.memory().numTensors).toBe(count - vars.length);
       xt.dispose();
+      expect(tf.memory().numTensors).toBe(start);
     }
   });
 });
 
-// NOTE: skipped until matMul of src/mp/linear.ts keeps its inputs for the
-// backward pass (the `save` argument of tf.customGrad): its gradient reads
-// the dropped-out input, an intermediate tensor that the layer's tf.tidy
-// has freed by then, and TF.js fails with "Cannot read properties of
-// undefined (reading 'backend')".
-it.skip("trains through input dropout on dense input", () => {
+// NOTE: the gradient of x W reads the dropped-out input, an intermediate
+// that the layer's tf.tidy frees: matMul must keep it through the `save`
+// argument of tf.customGrad, or TF.js fails with "Cannot read properties
+// of undefined (reading 'backend')"
+it("trains through input dropout on dense input", () => {
   const { graph, x } = problem(10);
   const layer = new GATConv({ inputDim: D, units: 2, inputDropout: 0.5 });
   const xt = tensorOf(x);
