@@ -1,4 +1,8 @@
-/** Evaluation: agreement scores between labelings, and a linear probe. */
+/**
+ * Evaluation: agreement scores between labelings, linear probes (closed
+ * form and logistic), the kNN classifier and the protocol records.
+ */
 
 export * from "./clustering.js";
+export * from "./logistic.js";
 export * from "./probe.js";
