@@ -4,3 +4,4 @@
  */
 
 export * from "./dropEdge.js";
+export * from "./knn.js";
