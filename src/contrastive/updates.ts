@@ -24,6 +24,7 @@ import { tf } from "../backend.js";
 import { ConfigError, ShapeError } from "../errors.js";
 import type { Graph } from "../graph/graph.js";
 import { affinityGraph } from "../mp/affinity.js";
+import { denseMatMul } from "../mp/linear.js";
 import { propagate } from "../mp/propagate.js";
 import {
   checkFeatures,
@@ -193,8 +194,9 @@ export interface UniformityUpdateOptions {
  * affinity graph: with the weights `W_I` of the block (b × N),
  * `(P F)_I = r_I ⊙ (W_I F)` is the propagation over the affinity graph
  * and `Pᵀ F = Σ_I W_Iᵀ (r_I ⊙ F_I)` the propagation over its transpose,
- * accumulated block by block (W_Iᵀ is an explicit transpose: the WASM
- * backend's transposed products run 10-50 times slower).
+ * accumulated block by block. The products run on `denseMatMul` (the
+ * native GEMM where it is built; TF.js's matMul with explicit transposes
+ * otherwise).
  *
  * NOTE: the spectral update equals `F (Fᵀ F) / τ`, O(N k²) instead of
  * O(N² k); it is computed as propagation on purpose (the affinity graph
@@ -253,41 +255,73 @@ export function uniformityUpdate(
       ? deg
       : nodeWeights(fn, "anchorWeights", options.anchorWeights, n, false);
   const logBias = deg.map(Math.log);
-  const g = affinityGraph(F, {
-    kind: "softmax",
-    temperature: tau,
-    logBias,
-    excludeSelf,
-    blockSize,
-  });
   const size = Math.min(n, blockSize ?? Math.max(1, Math.floor(2 ** 24 / n)));
 
   // one pass over the row blocks: (P F)_I and the running sum of Pᵀ F
   const k = F.shape[1];
   const r = tf.tensor2d(rows, [n, 1]);
+  const bias = tf.tensor2d(logBias, [1, n]);
   const parts: tf.Tensor2D[] = [];
   let ptf: tf.Tensor2D = tf.zeros([n, k]);
   for (let r0 = 0; r0 < n; r0 += size) {
     const b = Math.min(n, r0 + size) - r0;
     const [pfI, next] = tf.tidy(() => {
-      const w = g.weightsBlock(r0, r0 + b);
+      const w = softmaxAffinityBlock(F, bias, tau, excludeSelf, r0, b);
       const rI = tf.slice(r, [r0, 0], [b, 1]);
-      const pfI = tf.mul(rI, tf.matMul(w, F));
-      const rfI = tf.mul(rI, tf.slice(F, [r0, 0], [b, k]));
-      const wt = tf.transpose(w);
-      w.dispose();
-      return [pfI, tf.add(ptf, tf.matMul(wt, rfI))];
+      const pfI = tf.mul(rI, denseMatMul(w, F));
+      const rfI = tf.mul(rI, tf.slice(F, [r0, 0], [b, k])) as tf.Tensor2D;
+      const ptfI = denseMatMul(w, rfI, { transposeA: true });
+      return [pfI, tf.add(ptf, ptfI)];
     });
     ptf.dispose();
     ptf = next as tf.Tensor2D;
     parts.push(pfI as tf.Tensor2D);
   }
-  r.dispose();
+  tf.dispose([r, bias]);
   const pf = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
   if (parts.length > 1) tf.dispose(parts);
   const out = tf.add(pf, ptf) as tf.Tensor2D;
   tf.dispose([pf, ptf]);
   return out;
+}
+
+/**
+ * Rows `[r0, r0 + b)` of the softmax affinity graph's weights, as
+ * `affinityGraph(F, { kind: "softmax", logBias, excludeSelf })` defines
+ * them: `W_I = softmax_rows(F_I Fᵀ / τ + 1 βᵀ)`, the pairs (i, i) at
+ * weight 0 with `excludeSelf`; b × N, no gradient. The similarity product
+ * is `denseMatMul` (the native GEMM where it is built).
+ */
+function softmaxAffinityBlock(
+  F: tf.Tensor2D,
+  bias: tf.Tensor2D,
+  tau: number,
+  excludeSelf: boolean,
+  r0: number,
+  b: number,
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const fi = tf.slice(F, [r0, 0], [b, F.shape[1]]);
+    let logits = tf.add(
+      tf.mul(denseMatMul(fi, F, { transposeB: true }), 1 / tau),
+      bias,
+    ) as tf.Tensor2D;
+    if (excludeSelf) {
+      // NOTE: a scatter of b entries; a broadcast tf.where runs far slower
+      // on the WASM backend. −1e30 has exp 0 and no NaN times 0.
+      const index = new Int32Array(2 * b);
+      for (let t = 0; t < b; t++) {
+        index[2 * t] = t;
+        index[2 * t + 1] = r0 + t;
+      }
+      logits = tf.tensorScatterUpdate(
+        logits,
+        tf.tensor2d(index, [b, 2], "int32"),
+        tf.fill([b], -1e30),
+      );
+    }
+    return tf.softmax(logits) as tf.Tensor2D;
+  });
 }
 
 /**
