@@ -461,7 +461,8 @@ describe.skipIf(!addonBuilt)("denseMatMul with the addon", () => {
         const rng = mulberry32(35);
         const x = tensor2d(randomArray(rng, 50 * 20), [50, 20]);
         const w = tf.variable(tensor2d(randomArray(rng, 20 * 5), [20, 5]));
-        const loss = () => tf.sum(matMul(x, w as unknown as tf.Tensor2D));
+        const loss = () =>
+          tf.sum(matMul(x, w as unknown as tf.Tensor2D)) as tf.Scalar;
 
         // forward and dW only: two products
         calls = 0;
@@ -598,7 +599,7 @@ describe("dropoutInto", () => {
     const size = 3_000_001;
     const rng = mulberry32(52);
     const x = randomArray(rng, size);
-    let want = new Float32Array(0);
+    let want: Float32Array = new Float32Array(0);
     withKernels("ts", () => {
       want = dropoutInto(new Float32Array(size), x, 4242, 0.6);
     });
@@ -651,10 +652,18 @@ describe.each(modes)("dropout (MPCL_KERNELS=%s)", (mode) => {
       const x = tf.variable(tensor2d(randomArray(rng, 40 * 9), [40, 9]));
       const r = tensor2d(randomArray(rng, 40 * 9), [40, 9]);
       const before = tf.memory().numTensors;
-      const { value, grads } = tf.variableGrads(() =>
-        tf.sum(
-          tf.mul(r, dropout(x as unknown as tf.Tensor2D, 0.3, mulberry32(5))),
-        ),
+      const { value, grads } = tf.variableGrads(
+        () =>
+          tf.sum(
+            tf.mul(
+              r,
+              dropout(
+                x as unknown as tf.Tensor2D,
+                0.3,
+                mulberry32(5),
+              ) as tf.Tensor2D,
+            ),
+          ) as tf.Scalar,
       );
       const seed = Math.floor(mulberry32(5)() * 4294967296) >>> 0;
       const mask = dropoutInto(new Float32Array(360), null, seed, 0.3);
