@@ -4,5 +4,6 @@
  */
 
 export * from "./clustering.js";
+export * from "./knn.js";
 export * from "./logistic.js";
 export * from "./probe.js";
