@@ -710,15 +710,19 @@ static void BackwardDwRange(const void* ctx, int64_t begin, int64_t end,
 // reference; the AVX2 variant fuses them (FMA), one rounding per step.
 
 #define MPCL_GEMM_KC 256
-#define MPCL_GEMM_MC 96  // a multiple of every variant's MR
+// NOTE: large row blocks (504 x 256 floats, 0.5 MB: in L2) matter most for
+// a transposed A, whose rows are then read whole, in order
+#define MPCL_GEMM_MC 504  // a multiple of every variant's MR
 #define MPCL_GEMM_MAX_MR 8
 #define MPCL_GEMM_MAX_NR 16
 
 // Multiply-adds worth a thread in a dense product (about 0.2 ms).
 #define MPCL_GEMM_MIN_WORK_PER_THREAD (1 << 22)
 
-// Row chunks per thread (taken from the shared counter).
+// Row chunks per thread (taken from the shared counter), when each chunk
+// still has MPCL_GEMM_MIN_CHUNK_ROWS rows or more.
 #define MPCL_GEMM_CHUNKS_PER_THREAD 4
+#define MPCL_GEMM_MIN_CHUNK_ROWS 192
 
 // Packed slivers of op(A) are reused by this many slivers of B or more.
 #define MPCL_GEMM_PACK_A_SLIVERS 3
@@ -776,22 +780,28 @@ static MPCL_INLINE void PackBRange(const void* ctx, int64_t begin,
 template <int MR>
 static MPCL_INLINE void PackA(const GemmArgs& g, int64_t i0, int64_t mc,
                               int64_t p0, int64_t kc, float* dst) {
-  for (int64_t s = 0; s * MR < mc; s++) {
+  const int64_t slivers = (mc + MR - 1) / MR;
+  if (mc % MR != 0) {
+    memset(dst + (slivers - 1) * MR * kc, 0, sizeof(float) * MR * kc);
+  }
+  if (g.ars == 1) {
+    // transposed A: row p of a holds the mc values of column p of op(A)
+    // contiguously; read each once, in order
+    for (int64_t p = 0; p < kc; p++) {
+      const float* col = g.a + (p0 + p) * g.acs + i0;
+      for (int64_t r = 0; r < mc; r++) {
+        dst[(r / MR) * MR * kc + p * MR + r % MR] = col[r];
+      }
+    }
+    return;
+  }
+  for (int64_t s = 0; s < slivers; s++) {
     float* out = dst + s * MR * kc;
     const int64_t rows = mc - s * MR < MR ? mc - s * MR : MR;
-    if (rows < MR) memset(out, 0, sizeof(float) * MR * kc);
     const float* src = g.a + (i0 + s * MR) * g.ars + p0 * g.acs;
-    if (g.ars == 1) {
-      // transposed A: the MR rows of one column are contiguous
-      for (int64_t p = 0; p < kc; p++) {
-        const float* col = src + p * g.acs;
-        for (int64_t r = 0; r < rows; r++) out[p * MR + r] = col[r];
-      }
-    } else {
-      for (int64_t r = 0; r < rows; r++) {
-        const float* row = src + r * g.ars;
-        for (int64_t p = 0; p < kc; p++) out[p * MR + r] = row[p * g.acs];
-      }
+    for (int64_t r = 0; r < rows; r++) {
+      const float* row = src + r * g.ars;
+      for (int64_t p = 0; p < kc; p++) out[p * MR + r] = row[p * g.acs];
     }
   }
 }
@@ -1020,18 +1030,31 @@ static MPCL_INLINE void DropoutRange(const void* ctx, int64_t begin,
                                      int64_t end, int* status) {
   (void)status;
   const DropoutArgs& s = *static_cast<const DropoutArgs*>(ctx);
+
+  // NOTE: locals, so that stores to `out` cannot alias the arguments and
+  // the loops vectorise (8 lanes of integer hashing with AVX2)
+  const uint32_t seed = s.seed;
+  const uint32_t key = s.key;
+  const uint32_t threshold = s.threshold;
+  const float scale = s.scale;
   float* out = s.out;
-  if (s.x == nullptr) {
-    for (int64_t i = begin; i < end; i++) {
-      const uint32_t h = DropoutBits(static_cast<uint32_t>(i), s.seed, s.key);
-      out[i] = h >= s.threshold ? s.scale : 0.0f;
-    }
-    return;
-  }
   const float* x = s.x;
-  for (int64_t i = begin; i < end; i++) {
-    const uint32_t h = DropoutBits(static_cast<uint32_t>(i), s.seed, s.key);
-    out[i] = h >= s.threshold ? x[i] * s.scale : 0.0f;
+  if (x == nullptr) {
+    for (int64_t i = begin; i < end; i++) {
+      const uint32_t h = DropoutBits(static_cast<uint32_t>(i), seed, key);
+      out[i] = h >= threshold ? scale : 0.0f;
+    }
+  } else {
+    // the dropped entries are cleared with an integer mask (+0 even for
+    // NaN or infinite x), a select that the loop vectorises
+    for (int64_t i = begin; i < end; i++) {
+      const uint32_t h = DropoutBits(static_cast<uint32_t>(i), seed, key);
+      const float v = x[i] * scale;
+      uint32_t bits;
+      memcpy(&bits, &v, sizeof bits);
+      bits &= 0U - static_cast<uint32_t>(h >= threshold);
+      memcpy(out + i, &bits, sizeof bits);
+    }
   }
 }
 
@@ -1390,7 +1413,11 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   if (status == kOk) {
     const int t = ThreadsFor(
         threads, work * MPCL_MIN_WORK_PER_THREAD / MPCL_GEMM_MIN_WORK_PER_THREAD);
-    const int64_t want = t <= 1 ? 1 : t * MPCL_GEMM_CHUNKS_PER_THREAD;
+    int64_t want = m / MPCL_GEMM_MIN_CHUNK_ROWS;
+    if (want > t * MPCL_GEMM_CHUNKS_PER_THREAD) {
+      want = t * MPCL_GEMM_CHUNKS_PER_THREAD;
+    }
+    if (want < t) want = t;
     chunks = SplitEven(m, want, set->mr, bounds);
     status = RunChunks(t, chunks, bounds, set->gemm, &g);
   }

@@ -145,7 +145,7 @@ const transposes = [
 ] as const;
 
 // sizes that hit full and partial tiles (6 × 8 and 6 × 16), blocks of
-// 256 columns of A and of 96 rows, and the empty sum
+// 256 columns of A and of 504 rows, and the empty sum
 const shapes = [
   { m: 1, n: 1, k: 1 },
   { m: 7, n: 5, k: 3 },
@@ -153,6 +153,7 @@ const shapes = [
   { m: 100, n: 33, k: 517 },
   { m: 6, n: 16, k: 256 },
   { m: 200, n: 40, k: 64 },
+  { m: 511, n: 50, k: 270 },
   { m: 4, n: 3, k: 0 },
 ];
 
