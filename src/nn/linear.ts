@@ -16,7 +16,6 @@ import {
   featureShape,
   matMul,
   type NodeFeatures,
-  SparseFeatures,
 } from "../mp/linear.js";
 import { type RandomOptions, resolveRandom } from "../random.js";
 import {
@@ -136,39 +135,12 @@ export function inputDropout(
 }
 
 /**
- * The product `x · w` for x `[N, k]` (dense or sparse) and w `[k, m]`,
- * differentiable in w and, when dense, in x, with explicit-transpose
- * gradients `dX = dY wᵀ`, `dW = xᵀ dY`. Sparse input goes to `matMul` of
- * mp/linear.ts.
- *
- * NOTE: the dense case saves its inputs for the backward pass with
- * customGrad's `save` (TF.js keeps saved tensors until the gradient is
- * taken). `matMul` of mp/linear.ts closes over them instead, which fails
- * when x is an intermediate tensor of a layer's `tf.tidy` (the output of
- * dropout or of an earlier layer): the tidy frees it before the backward
- * pass runs.
+ * The product `x · w` for x `[N, k]` (dense or sparse) and w `[k, m]`:
+ * `matMul` of mp/linear.ts (native gemm where present), differentiable in
+ * w and, when dense, in x. One name for the first step of every layer.
  */
 export function product(x: NodeFeatures, w: tf.Tensor2D): tf.Tensor2D {
-  if (x instanceof SparseFeatures) return matMul(x, w);
-  if (w.rank !== 2 || x.shape[1] !== w.shape[0]) {
-    throw new ShapeError(
-      `product: w must have shape [${x.shape[1]}, m] to multiply x ` +
-        `[${x.shape}], got [${w.shape}]`,
-    );
-  }
-  const op = tf.customGrad((...args) => {
-    const [xt, wt, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
-    save([xt, wt]);
-    return {
-      value: tf.matMul(xt, wt),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const g = dy as tf.Tensor2D;
-        const [xs, ws] = saved as tf.Tensor2D[];
-        return [tf.matMul(g, tf.transpose(ws)), tf.matMul(tf.transpose(xs), g)];
-      },
-    };
-  });
-  return op(x, w) as tf.Tensor2D;
+  return matMul(x, w);
 }
 
 const unweightedViews = new WeakMap<Graph, Graph>();

@@ -108,7 +108,10 @@ describe("SGConv", () => {
     const expect1 = linear(propagated(gcnMatrix(edges), x, 2), p, 2).data;
 
     // the first call is made inside a tidy: the cache must outlive it
-    const first = tf.tidy(() => take(layer.apply(xt, contextOf(graph))));
+    let first: Float64Array = new Float64Array(0);
+    tf.tidy(() => {
+      first = take(layer.apply(xt, contextOf(graph)));
+    });
     expectClose(first, expect1, 1e-5, 1e-6);
     const live = tf.memory().numTensors;
     const again = take(layer.apply(xt, contextOf(graph)));
