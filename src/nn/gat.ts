@@ -124,16 +124,6 @@ function dropoutRate(fn: string, name: string, v: number): number {
 }
 
 /**
- * Per-head dot products: `t` is `[R, heads · units]`, `a` is
- * `[heads, units]`; the result `[R, heads]` holds `t[r, head] · a[head]`.
- */
-function headDot(t: tf.Tensor2D, a: tf.Tensor2D): tf.Tensor2D {
-  const [heads, units] = a.shape;
-  const rows = t.shape[0];
-  return tf.sum(tf.mul(tf.reshape(t, [rows, heads, units]), a), 2);
-}
-
-/**
  * Graph attention convolution (GAT, or GATv2 with `v2: true`).
  *
  * With `h_j = W x_j` split into K heads `h_j^k` of `units` features, GAT
@@ -295,10 +285,9 @@ export class GATConv implements Layer {
    * a wrong input shape.
    */
   apply(x: NodeFeatures, context: ForwardContext): tf.Tensor2D {
-    return tf.tidy(() => {
-      const { output } = this.#forward(x, context, true);
-      return output as tf.Tensor2D;
-    });
+    return tf.tidy(
+      () => this.#forward(x, context, "output").output as tf.Tensor2D,
+    );
   }
 
   /**
@@ -309,8 +298,11 @@ export class GATConv implements Layer {
    */
   applyWithAttention(x: NodeFeatures, context: ForwardContext): GATOutput {
     return tf.tidy(() => {
-      const { output, attention } = this.#forward(x, context, true);
-      return { output: output as tf.Tensor2D, attention };
+      const { output, attention } = this.#forward(x, context, "both");
+      return {
+        output: output as tf.Tensor2D,
+        attention: attention as tf.Tensor2D,
+      };
     });
   }
 
@@ -321,7 +313,9 @@ export class GATConv implements Layer {
    * (it changes the scores); attention dropout does not.
    */
   attention(x: NodeFeatures, context: ForwardContext): tf.Tensor2D {
-    return tf.tidy(() => this.#forward(x, context, false).attention);
+    return tf.tidy(
+      () => this.#forward(x, context, "attention").attention as tf.Tensor2D,
+    );
   }
 
   /** Trainable variables: weight, weightDst, attSrc/att, attDst, bias. */
@@ -347,14 +341,22 @@ export class GATConv implements Layer {
   }
 
   /**
-   * The forward pass, inside the caller's `tf.tidy`: attention always,
-   * the aggregation when `aggregate` is true.
+   * The forward pass, inside the caller's `tf.tidy`, one head at a time:
+   * the output for `output` and `both`, the attention coefficients
+   * `[E', heads]` for `attention` and `both` (else null).
+   *
+   * NOTE: each head reads its own column block of W and a and keeps its
+   * features `[N, units]` and coefficients `[E', 1]` contiguous. Slicing
+   * a head out of `x W` (`[N, heads · units]`) or out of `[E', heads]`
+   * coefficients is a strided copy, which TF.js's WASM backend runs
+   * slowly: on 20k nodes, 200k edges and 8 heads the per-head slices
+   * cost more than the whole aggregation.
    */
   #forward(
     x: NodeFeatures,
     context: ForwardContext,
-    aggregate: boolean,
-  ): { output: tf.Tensor2D | null; attention: tf.Tensor2D } {
+    want: "output" | "attention" | "both",
+  ): { output: tf.Tensor2D | null; attention: tf.Tensor2D | null } {
     const graph = this.attentionGraph(context.graph);
     const n = graph.numNodes;
     const [rows, cols] = featureShape(x);
@@ -369,85 +371,114 @@ export class GATConv implements Layer {
       training && this.inputDropout > 0
         ? dropout(x, this.inputDropout, context.random)
         : x;
+    const numEdges = graph.numEdges;
+    const segments = segmentsOf(graph);
+    const { units, inputDim } = this;
+    const dropAttention = training && this.attentionDropout > 0;
 
-    // the projected features h = x W are the values of every head
-    const h = matMul(input, this.#weight);
-    const src = graph.colIdx;
-    const dst = graph.dst;
+    const outputs: tf.Tensor2D[] = [];
+    const coefficients: tf.Tensor2D[] = [];
+    for (let k = 0; k < this.heads; k++) {
+      // h^k = x W^k, the values (and GATv2's source features) of head k
+      const columns = (w: tf.Tensor2D) =>
+        tf.slice(w, [0, k * units], [inputDim, units]);
+      const row = (a: tf.Tensor2D) => tf.slice(a, [k, 0], [1, units]);
+      const h = matMul(input, columns(this.#weight));
 
-    // scores of every edge and head, [E, heads]
-    let scores: tf.Tensor2D;
-    if (this.v2) {
-      const hDst =
-        this.#weightDst === null ? h : matMul(input, this.#weightDst);
-      const z = tf.leakyRelu(
-        tf.add(gatherRows(h, src), gatherRows(hDst, dst)),
-        this.negativeSlope,
-      ) as tf.Tensor2D;
-      scores = headDot(z, this.#attSrc);
+      // scores e_ij^k of every edge, [E', 1]
+      const scores = this.v2
+        ? this.#scoresV2(input, h, graph, columns, row)
+        : this.#scores(h, graph, row);
+      const alpha = segmentSoftmax(scores, segments);
+      if (want !== "output") coefficients.push(alpha);
+      if (want === "attention") continue;
+
+      // attention dropout, then out_i^k = Σ_j α_ij^k h_j^k
+      let weights = tf.reshape(alpha, [numEdges]) as tf.Tensor1D;
+      if (dropAttention) {
+        weights = tf.mul(
+          weights,
+          attentionMask(numEdges, this.attentionDropout, context.random),
+        );
+      }
+      outputs.push(propagate(graph, h, { weights }));
+    }
+    const attention =
+      want === "output"
+        ? null
+        : coefficients.length === 1
+          ? coefficients[0]
+          : tf.concat(coefficients, 1);
+    if (want === "attention") {
+      return { output: null, attention };
+    }
+
+    // concatenation or mean of the heads, then the bias
+    let output: tf.Tensor2D;
+    if (outputs.length === 1) {
+      output = outputs[0];
+    } else if (this.concat) {
+      output = tf.concat(outputs, 1);
     } else {
-      // NOTE: a · h is computed per node, then gathered: [N, heads]
-      // twice instead of [E, heads · units]
-      const sSrc = headDot(h, this.#attSrc);
-      const sDst = headDot(h, this.#attDst as tf.Tensor2D);
-      scores = tf.leakyRelu(
-        tf.add(gatherRows(sSrc, src), gatherRows(sDst, dst)),
-        this.negativeSlope,
-      ) as tf.Tensor2D;
-    }
-    const attention = segmentSoftmax(scores, segmentsOf(graph));
-    if (!aggregate) return { output: null, attention };
-
-    // attention dropout: an inverted-dropout mask on the coefficients
-    let alpha = attention;
-    if (training && this.attentionDropout > 0) {
-      alpha = tf.mul(
-        alpha,
-        attentionMask(alpha.shape, this.attentionDropout, context.random),
-      );
-    }
-
-    let output = this.#aggregate(graph, h, alpha);
-    if (!this.concat && this.heads > 1) {
-      output = tf.mean(tf.reshape(output, [n, this.heads, this.units]), 1);
+      output = tf.div(tf.addN(outputs), this.heads);
     }
     if (this.#bias !== null) output = tf.add(output, this.#bias);
     return { output, attention };
   }
 
   /**
-   * `out_i^k = Σ_j α_ij^k h_j^k` for every head k: one fused
-   * `propagate` per head, with that head's coefficients as the
-   * differentiable edge weights. Returns `[N, heads · units]`.
+   * GAT's scores of head k: `LeakyReLU(a_dst · h_i + a_src · h_j)`, with
+   * the two dot products computed per node `[N, 1]`, then gathered to
+   * the edges `[E', 1]`.
    */
-  #aggregate(graph: Graph, h: tf.Tensor2D, alpha: tf.Tensor2D): tf.Tensor2D {
-    const n = graph.numNodes;
-    const numEdges = graph.numEdges;
-    if (this.heads === 1) {
-      return propagate(graph, h, { weights: tf.reshape(alpha, [numEdges]) });
-    }
-    const parts: tf.Tensor2D[] = [];
-    for (let k = 0; k < this.heads; k++) {
-      const hk = tf.slice(h, [0, k * this.units], [n, this.units]);
-      const wk = tf.reshape(tf.slice(alpha, [0, k], [numEdges, 1]), [numEdges]);
-      parts.push(propagate(graph, hk, { weights: wk as tf.Tensor1D }));
-    }
-    return tf.concat(parts, 1);
+  #scores(
+    h: tf.Tensor2D,
+    graph: Graph,
+    row: (a: tf.Tensor2D) => tf.Tensor2D,
+  ): tf.Tensor2D {
+    const dot = (a: tf.Tensor2D) =>
+      tf.sum(tf.mul(h, row(a)), 1, true) as tf.Tensor2D;
+    const sSrc = dot(this.#attSrc);
+    const sDst = dot(this.#attDst as tf.Tensor2D);
+    return tf.leakyRelu(
+      tf.add(gatherRows(sSrc, graph.colIdx), gatherRows(sDst, graph.dst)),
+      this.negativeSlope,
+    ) as tf.Tensor2D;
+  }
+
+  /**
+   * GATv2's scores of head k: `a · LeakyReLU(W_dst x_i + W_src x_j)` on
+   * the gathered `[E', units]` features.
+   */
+  #scoresV2(
+    input: NodeFeatures,
+    h: tf.Tensor2D,
+    graph: Graph,
+    columns: (w: tf.Tensor2D) => tf.Tensor2D,
+    row: (a: tf.Tensor2D) => tf.Tensor2D,
+  ): tf.Tensor2D {
+    const hDst =
+      this.#weightDst === null ? h : matMul(input, columns(this.#weightDst));
+    const z = tf.leakyRelu(
+      tf.add(gatherRows(h, graph.colIdx), gatherRows(hDst, graph.dst)),
+      this.negativeSlope,
+    );
+    return tf.sum(tf.mul(z, row(this.#attSrc)), 1, true);
   }
 }
 
 /**
- * An inverted-dropout mask `[E, heads]`: each entry is 0 with probability
- * `rate`, else `1 / (1 − rate)`, one uniform draw per entry (row-major).
+ * An inverted-dropout mask `[E]` for the coefficients of one head: each
+ * entry is 0 with probability `rate`, else `1 / (1 − rate)`, one uniform
+ * draw per edge in CSR order (head after head across a forward pass).
  */
 function attentionMask(
-  shape: [number, number],
+  numEdges: number,
   rate: number,
   random: Random,
-): tf.Tensor2D {
-  const size = shape[0] * shape[1];
+): tf.Tensor1D {
   const scale = 1 / (1 - rate);
-  const mask = new Float32Array(size);
-  for (let j = 0; j < size; j++) mask[j] = random() >= rate ? scale : 0;
-  return tf.tensor2d(mask, shape);
+  const mask = new Float32Array(numEdges);
+  for (let e = 0; e < numEdges; e++) mask[e] = random() >= rate ? scale : 0;
+  return tf.tensor1d(mask);
 }

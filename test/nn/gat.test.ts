@@ -363,10 +363,14 @@ describe("GATConv behaviour", () => {
     const ag = layer.attentionGraph(graph);
     const heads = layer.heads;
 
-    // the mask the layer draws: one uniform per coefficient, row-major
+    // the mask the layer draws: one uniform per edge, head after head
     const draw = mulberry32(77);
     const mask = new Float64Array(ag.numEdges * heads);
-    for (let j = 0; j < mask.length; j++) mask[j] = draw() >= 0.5 ? 2 : 0;
+    for (let k = 0; k < heads; k++) {
+      for (let e = 0; e < ag.numEdges; e++) {
+        mask[e * heads + k] = draw() >= 0.5 ? 2 : 0;
+      }
+    }
     expect(mask.some((m) => m === 0)).toBe(true);
     const setting: Setting = {
       ...settingOf(layer, { src: [], dst: [] }),
