@@ -3,11 +3,11 @@
  * Attention Networks") and GATv2 (Brody, Alon & Yahav 2022, "How Attentive
  * are Graph Attention Networks?").
  *
- * A thin composition of mpcl's primitives: one feature product `x W`
- * (dense or sparse input), per-node attention scores gathered to the edges
- * with `gatherRows`, a `segmentSoftmax` over each node's incoming edges,
- * and one `propagate` per head whose differentiable edge weights are the
- * attention coefficients. The coefficients can be read back in CSR edge
+ * A thin composition of mpcl's primitives, head by head: a feature
+ * product `x W^k` (dense or sparse input), per-node attention scores
+ * gathered to the edges with `gatherRows`, a `segmentSoftmax` over each
+ * node's incoming edges, and one fused `propagate` whose differentiable
+ * edge weights are the attention coefficients. The coefficients can be read back in CSR edge
  * order, so that attentive alignment in contrastive training reuses them.
  */
 
