@@ -143,7 +143,8 @@ export class SAGEConv implements Layer {
       this.aggregator instanceof SumAggregator ||
       this.aggregator instanceof MeanAggregator;
     const aggregatedDim = outputDimOf(this.aggregator, this.inputDim);
-    this.name = `SAGEConv(${this.inputDim}→${this.units}, ${this.aggregator.name})`;
+    const aggregatorName = this.aggregator.name;
+    this.name = `SAGEConv(${this.inputDim}→${this.units}, ${aggregatorName})`;
 
     // draws in a fixed order: projection, neighbour weight and bias, root
     const random = resolveRandom(args);

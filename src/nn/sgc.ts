@@ -9,7 +9,7 @@
 import { tf } from "../backend.js";
 import { ConfigError } from "../errors.js";
 import type { Graph } from "../graph/graph.js";
-import { denseFeatures, type NodeFeatures } from "../mp/linear.js";
+import { denseFeatures, matMul, type NodeFeatures } from "../mp/linear.js";
 import { propagate } from "../mp/propagate.js";
 import { type RandomOptions, resolveRandom } from "../random.js";
 import { gcnNormalize } from "./gcn.js";
@@ -79,8 +79,7 @@ export class SGConv implements Layer {
   readonly weight: tf.Variable;
   /** b, `[units]`, or null. */
   readonly bias: tf.Variable | null;
-  #cache: { graph: Graph; x: NodeFeatures; features: tf.Tensor2D } | null =
-    null;
+  #cache: Cache | null = null;
 
   constructor(args: SGConvArgs) {
     const cls = "SGConv";
@@ -110,12 +109,20 @@ export class SGConv implements Layer {
 
   apply(x: NodeFeatures, context: ForwardContext): tf.Tensor2D {
     checkLayerInput(this.name, x, this.inputDim, context.graph);
+    const w = this.weight as tf.Tensor2D;
+    const dropping = context.training && this.inputDropout > 0;
     return tf.tidy(() => {
-      const features = this.cached
-        ? this.#cachedFeatures(x, context.graph)
-        : this.#propagated(x, context.graph);
-      const dropped = inputDropout(features, this.inputDropout, context);
-      const out = product(dropped, this.weight as tf.Tensor2D);
+      let out: tf.Tensor2D;
+      if (this.cached && !dropping) {
+        // cached features are data: only the gradient of W is computed
+        out = dataProduct(this.#cachedEntry(x, context.graph), w);
+      } else {
+        const features = this.cached
+          ? this.#cachedEntry(x, context.graph).features
+          : this.#propagated(x, context.graph);
+        const dropped = inputDropout(features, this.inputDropout, context);
+        out = product(dropped, w);
+      }
       return this.bias === null ? out : out.add(this.bias);
     });
   }
@@ -130,11 +137,11 @@ export class SGConv implements Layer {
     });
   }
 
-  /** `Â^K X` from the cache, computed when (graph, x) is new. */
-  #cachedFeatures(x: NodeFeatures, graph: Graph): tf.Tensor2D {
+  /** The cache entry of `Â^K X`, computed when (graph, x) is new. */
+  #cachedEntry(x: NodeFeatures, graph: Graph): Cache {
     const cache = this.#cache;
     if (cache !== null && cache.graph === graph && cache.x === x) {
-      return cache.features;
+      return cache;
     }
     this.clearCache();
     // NOTE: copied into a fresh tensor, so that it is data (no gradient
@@ -146,13 +153,14 @@ export class SGConv implements Layer {
         return tf.tensor2d(h.dataSync() as Float32Array, h.shape);
       }),
     );
-    this.#cache = { graph, x, features };
-    return features;
+    this.#cache = { graph, x, features, transposed: null };
+    return this.#cache;
   }
 
   /** Free the cached `Â^K X` (it is recomputed at the next call). */
   clearCache(): void {
     this.#cache?.features.dispose();
+    this.#cache?.transposed?.dispose();
     this.#cache = null;
   }
 
@@ -167,4 +175,35 @@ export class SGConv implements Layer {
     this.weight.dispose();
     this.bias?.dispose();
   }
+}
+
+/** The cached `Â^K X` of one (graph, features) pair. */
+interface Cache {
+  readonly graph: Graph;
+  readonly x: NodeFeatures;
+  /** `Â^K X`, `[N, inputDim]`, kept out of every tidy. */
+  readonly features: tf.Tensor2D;
+  /** Its transpose, made at the first gradient and kept with it. */
+  transposed: tf.Tensor2D | null;
+}
+
+/**
+ * `F · w` for cached features F that are data: differentiable in w only,
+ * `dW = Fᵀ dY` with Fᵀ computed once and cached. Skipping `dF = dY wᵀ`,
+ * which TF.js's WASM backend runs slowly for a narrow w, took a
+ * Cora-sized training step (2708 × 1433 features, 7 classes) from 152 ms
+ * to 36 ms.
+ */
+function dataProduct(cache: Cache, w: tf.Tensor2D): tf.Tensor2D {
+  const op = tf.customGrad((...args) => {
+    const wt = args[0] as tf.Tensor2D;
+    return {
+      value: matMul(cache.features, wt),
+      gradFunc: (dy: tf.Tensor) => {
+        cache.transposed ??= tf.keep(tf.transpose(cache.features));
+        return [matMul(cache.transposed, dy as tf.Tensor2D)];
+      },
+    };
+  });
+  return op(w) as tf.Tensor2D;
 }

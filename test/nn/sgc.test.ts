@@ -175,16 +175,19 @@ describe("SGConv", () => {
     const { graph, n } = testGraph(63);
     const xt = tensorOf(randomMatrix(mulberry32(64), n, 4));
     expectNoLeak(() => {
-      const layer = new SGConv({ inputDim: 4, units: 2, inputDropout: 0.2 });
-      const ctx = contextOf(graph, true);
-      for (let step = 0; step < 2; step++) {
-        const { value, grads } = tf.variableGrads(
-          () => layer.apply(xt, ctx).square().sum() as tf.Scalar,
-          layer.parameters().map((q) => q.variable),
-        );
-        tf.dispose([value, ...Object.values(grads)]);
+      // with dropout (dense product) and without (product over the cache)
+      for (const rate of [0.2, 0]) {
+        const layer = new SGConv({ inputDim: 4, units: 2, inputDropout: rate });
+        const ctx = contextOf(graph, true);
+        for (let step = 0; step < 2; step++) {
+          const { value, grads } = tf.variableGrads(
+            () => layer.apply(xt, ctx).square().sum() as tf.Scalar,
+            layer.parameters().map((q) => q.variable),
+          );
+          tf.dispose([value, ...Object.values(grads)]);
+        }
+        layer.dispose();
       }
-      layer.dispose();
     });
     xt.dispose();
   });
