@@ -53,6 +53,10 @@ export interface APPNPPropagationArgs {
  *
  * Input `[N, d]` with N the graph's node count (dense, or sparse:
  * densified), output `[N, d]`. No parameters.
+ *
+ * LIMITATION: with edge dropout every step builds a new Graph of the
+ * masked weights, whose source-ordered CSR (for the backward pass) is
+ * rebuilt too: O(N + E) extra work and memory per step.
  */
 export class APPNPPropagation implements Layer {
   readonly name: string;

@@ -97,6 +97,10 @@ export interface SAGEConvArgs extends RandomOptions {
  * rootWeight), `bias`, then the aggregator's variables
  * (`aggregate.temperature`, `aggregate.p`, `aggregate.<index>.…` in a
  * list).
+ *
+ * LIMITATION: with any aggregator other than a single sum or mean, sparse
+ * input is densified to `[N, inputDim]` before aggregation (costly for
+ * wide bag-of-words features); use `project` or a dense input there.
  */
 export class SAGEConv implements Layer {
   readonly name: string;
