@@ -3,5 +3,6 @@
  * or reweight edges (DropEdge, kNN, diffusion, curvature, communities).
  */
 
+export * from "./diffusion.js";
 export * from "./dropEdge.js";
 export * from "./knn.js";
