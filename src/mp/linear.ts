@@ -445,6 +445,8 @@ export function dropoutInto(
 
 const MATMUL_KERNEL = "MpclDenseMatMul";
 const DROPOUT_KERNEL = "MpclDropout";
+const SPLIT_KERNEL = "MpclSplitColumns";
+const CONCAT_KERNEL = "MpclConcatColumns";
 
 /** The parts of the WASM backend used to work on its memory in place. */
 interface HeapBackend {
@@ -564,6 +566,96 @@ function dropoutKernel(args: {
 }
 
 /**
+ * New float32 tensors of `shapes` whose values `fill` writes (in the WASM
+ * heap directly where it can: every output is allocated before any view
+ * is taken); disposed again when `fill` throws.
+ */
+function makeOutputs(
+  backend: tf.KernelBackend,
+  shapes: number[][],
+  fill: (outs: Float32Array[]) => void,
+): tf.TensorInfo[] {
+  const heap = backend as unknown as Partial<HeapBackend>;
+  const sizes = shapes.map((shape) => shape.reduce((s, d) => s * d, 1));
+  if (
+    typeof heap.makeOutput === "function" &&
+    typeof heap.typedArrayFromHeap === "function" &&
+    sizes.every((size) => size > 0)
+  ) {
+    const infos = shapes.map((shape) =>
+      (heap as HeapBackend).makeOutput(shape, "float32"),
+    );
+    try {
+      fill(infos.map((info) => (heap as HeapBackend).typedArrayFromHeap(info)));
+    } catch (err) {
+      for (const info of infos) backend.disposeData(info.dataId);
+      throw err;
+    }
+    return infos;
+  }
+  const values = sizes.map((size) => new Float32Array(size));
+  fill(values);
+  return shapes.map((shape, i) => ({
+    dataId: backend.write(values[i], shape, "float32"),
+    shape,
+    dtype: "float32",
+  }));
+}
+
+/** Split `[rows, Σ widths]` into column blocks of the given widths. */
+function splitKernel(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo[] {
+  const x = args.inputs.x as tf.TensorInfo;
+  const widths = args.attrs?.widths as number[];
+  const [rows, total] = x.shape;
+  const shapes = widths.map((w) => [rows, w]);
+  return makeOutputs(args.backend, shapes, (outs) => {
+    const src = hostValues(args.backend, x);
+    let start = 0;
+    for (let part = 0; part < outs.length; part++) {
+      const out = outs[part];
+      const w = widths[part];
+      for (let i = 0; i < rows; i++) {
+        const from = i * total + start;
+        const to = i * w;
+        for (let j = 0; j < w; j++) out[to + j] = src[from + j];
+      }
+      start += w;
+    }
+  });
+}
+
+/** Concatenate `[rows, w_i]` tensors `x0, x1, …` along the columns. */
+function concatKernel(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+}): tf.TensorInfo {
+  const parts = Object.keys(args.inputs).length;
+  const xs: tf.TensorInfo[] = [];
+  for (let p = 0; p < parts; p++) {
+    xs.push(args.inputs[`x${p}`] as tf.TensorInfo);
+  }
+  const rows = xs[0].shape[0];
+  const total = xs.reduce((s, x) => s + x.shape[1], 0);
+  return makeOutputs(args.backend, [[rows, total]], ([out]) => {
+    let start = 0;
+    for (const x of xs) {
+      const src = hostValues(args.backend, x);
+      const w = x.shape[1];
+      for (let i = 0; i < rows; i++) {
+        const from = i * w;
+        const to = i * total + start;
+        for (let j = 0; j < w; j++) out[to + j] = src[from + j];
+      }
+      start += w;
+    }
+  })[0];
+}
+
+/**
  * Gradient of `C = op(A) op(B)` with respect to A and B, as thunks: TF.js
  * calls only those of inputs that lead to what is differentiated, so a
  * constant input costs nothing. Each is again one product (no transposed
@@ -642,6 +734,28 @@ function ensureKernels(): void {
           ),
       }),
     });
+    tf.registerGradient({
+      kernelName: SPLIT_KERNEL,
+      gradFunc: (dys) => ({
+        x: () => runConcat(Array.isArray(dys) ? dys : [dys]),
+      }),
+    });
+    tf.registerGradient({
+      kernelName: CONCAT_KERNEL,
+      inputsToSave: [],
+      gradFunc: (dy, _saved, attrs) => {
+        // input i's gradient is its column block of dY
+        const widths = attrs?.widths as number[];
+        const grads: Record<string, () => tf.Tensor> = {};
+        let start = 0;
+        widths.forEach((w, i) => {
+          const from = start;
+          grads[`x${i}`] = () => columnBlock(dy as tf.Tensor2D, from, w);
+          start += w;
+        });
+        return grads;
+      },
+    });
     gradientsRegistered = true;
   }
   const backendName = tf.getBackend();
@@ -658,6 +772,20 @@ function ensureKernels(): void {
         kernelName: MATMUL_KERNEL,
         backendName,
         kernelFunc: matMulKernel as tf.KernelFunc,
+      });
+    }
+    if (tf.getKernel(SPLIT_KERNEL, backendName) === undefined) {
+      tf.registerKernel({
+        kernelName: SPLIT_KERNEL,
+        backendName,
+        kernelFunc: splitKernel as unknown as tf.KernelFunc,
+      });
+    }
+    if (tf.getKernel(CONCAT_KERNEL, backendName) === undefined) {
+      tf.registerKernel({
+        kernelName: CONCAT_KERNEL,
+        backendName,
+        kernelFunc: concatKernel as unknown as tf.KernelFunc,
       });
     }
     kernelBackends.add(backendName);
@@ -733,6 +861,41 @@ function runDropout(x: tf.Tensor, seed: number, rate: number): tf.Tensor {
       seed,
       rate,
     }) as tf.Tensor;
+}
+
+/** Run the split kernel: the column blocks of `x` (differentiable). */
+function runSplit(x: tf.Tensor2D, widths: number[]): tf.Tensor2D[] {
+  ensureKernels();
+  const out = tf
+    .engine()
+    .runKernel(SPLIT_KERNEL, { x } as unknown as tf.NamedTensorMap, { widths });
+  return (Array.isArray(out) ? out : [out]) as tf.Tensor2D[];
+}
+
+/** Run the concat kernel over `[rows, w_i]` blocks (differentiable). */
+function runConcat(xs: tf.Tensor[]): tf.Tensor2D {
+  ensureKernels();
+  const inputs: Record<string, tf.Tensor> = {};
+  xs.forEach((x, i) => {
+    inputs[`x${i}`] = x;
+  });
+  return tf.engine().runKernel(CONCAT_KERNEL, inputs as tf.NamedTensorMap, {
+    widths: xs.map((x) => x.shape[1] as number),
+  }) as tf.Tensor2D;
+}
+
+/** Columns `[start, start + width)` of `x`, one pass over it. */
+function columnBlock(
+  x: tf.Tensor2D,
+  start: number,
+  width: number,
+): tf.Tensor2D {
+  const total = x.shape[1];
+  const widths = [start, width, total - start - width].filter((w) => w > 0);
+  const parts = runSplit(x, widths);
+  const keep = parts[start > 0 ? 1 : 0];
+  for (const p of parts) if (p !== keep) p.dispose();
+  return keep;
 }
 
 // ---------------------------------------------------------------------------
@@ -884,4 +1047,76 @@ export function dropout(
     rowPtr[i + 1] = o;
   }
   return new SparseFeatures(rowPtr, colIdx, values, x.rows, x.cols);
+}
+
+/**
+ * Split `x` `[rows, Σ w_i]` into column blocks `[rows, w_i]`, e.g. the
+ * heads of a multi-head product `x W` (`[N, heads · units]`). `parts` is
+ * a number of equal blocks or the list of widths. One pass over x on
+ * typed arrays (TF.js's `slice`/`split` on the WASM backend copy strided
+ * blocks slowly); differentiable, the gradient being
+ * {@link concatColumns} of the blocks' gradients.
+ *
+ * @throws ShapeError when x is not 2-D or the widths do not add up to its
+ *   columns (or do not divide them equally).
+ */
+export function splitColumns(
+  x: tf.Tensor2D,
+  parts: number | readonly number[],
+): tf.Tensor2D[] {
+  const fn = "splitColumns";
+  if (x.rank !== 2) {
+    throw new ShapeError(`${fn}: x must be 2-D, got [${x.shape}]`);
+  }
+  const total = x.shape[1];
+  let widths: number[];
+  if (typeof parts === "number") {
+    if (!(Number.isInteger(parts) && parts >= 1 && total % parts === 0)) {
+      throw new ShapeError(
+        `${fn}: ${parts} equal parts must divide the ${total} columns`,
+      );
+    }
+    widths = new Array(parts).fill(total / parts);
+  } else {
+    widths = [...parts];
+    const sum = widths.reduce((s, w) => s + w, 0);
+    if (!widths.every((w) => Number.isInteger(w) && w >= 1) || sum !== total) {
+      throw new ShapeError(
+        `${fn}: widths must be positive integers adding up to ${total} columns, got [${widths}]`,
+      );
+    }
+  }
+  const input = x.dtype === "float32" ? x : tf.cast(x, "float32");
+  const out = runSplit(input, widths);
+  if (input !== x) input.dispose();
+  return out;
+}
+
+/**
+ * Concatenate `[rows, w_i]` tensors along the columns into
+ * `[rows, Σ w_i]` (the inverse of {@link splitColumns}), in one pass on
+ * typed arrays; differentiable, each input's gradient being its column
+ * block of `dY`.
+ *
+ * @throws ShapeError when the list is empty or the tensors are not 2-D
+ *   with the same number of rows.
+ */
+export function concatColumns(xs: readonly tf.Tensor2D[]): tf.Tensor2D {
+  const fn = "concatColumns";
+  if (xs.length === 0) {
+    throw new ShapeError(`${fn}: expected at least one tensor, got none`);
+  }
+  const rows = xs[0].shape[0];
+  for (const x of xs) {
+    if (x.rank !== 2 || x.shape[0] !== rows || x.shape[1] < 1) {
+      throw new ShapeError(
+        `${fn}: every tensor must be [${rows}, w] with w ≥ 1, got [${x.shape}]`,
+      );
+    }
+  }
+  return tf.tidy(() =>
+    runConcat(
+      xs.map((x) => (x.dtype === "float32" ? x : tf.cast(x, "float32"))),
+    ),
+  );
 }

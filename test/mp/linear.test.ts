@@ -18,6 +18,7 @@ import {
   setKernelThreads,
 } from "../../src/graph/native.js";
 import {
+  concatColumns,
   denseMatMul,
   dropout,
   dropoutInto,
@@ -28,6 +29,7 @@ import {
   gemmTN,
   matMul,
   SparseFeatures,
+  splitColumns,
 } from "../../src/mp/linear.js";
 import { mulberry32, type Rng } from "../helpers/random.js";
 
@@ -695,5 +697,96 @@ describe.each(modes)("dropout (MPCL_KERNELS=%s)", (mode) => {
       expect(() => dropout(x, -0.1, mulberry32(1))).toThrow(ConfigError);
       expect(dropout(x, 0, mulberry32(1))).toBe(x);
     });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// column blocks
+// ---------------------------------------------------------------------------
+
+describe("splitColumns and concatColumns", () => {
+  it("split into the column blocks and back, exactly", () => {
+    const rng = mulberry32(71);
+    const [rows, widths] = [13, [3, 1, 4]];
+    const data = randomArray(rng, rows * 8);
+    const x = tensor2d(data, [rows, 8]);
+    const parts = splitColumns(x, widths);
+    let start = 0;
+    parts.forEach((part, p) => {
+      expect(part.shape).toEqual([rows, widths[p]]);
+      const v = part.dataSync();
+      for (let i = 0; i < rows; i++) {
+        for (let j = 0; j < widths[p]; j++) {
+          expect(v[i * widths[p] + j]).toBe(data[i * 8 + start + j]);
+        }
+      }
+      start += widths[p];
+    });
+    const back = concatColumns(parts);
+    expectSameBits(back.dataSync() as Float32Array, data);
+    const equal = splitColumns(x, 4);
+    expect(equal.map((t) => t.shape[1])).toEqual([2, 2, 2, 2]);
+    tf.dispose([x, back, ...parts, ...equal]);
+  });
+
+  it("are differentiable: blocks of dY back, unused blocks zero", () => {
+    const rng = mulberry32(72);
+    const x = tf.variable(tensor2d(randomArray(rng, 6 * 6), [6, 6]));
+    const r = tensor2d(randomArray(rng, 6 * 2), [6, 2]);
+    const a = tf.variable(tensor2d(randomArray(rng, 6 * 1), [6, 1]));
+    const r2 = tensor2d(randomArray(rng, 6 * 7), [6, 7]);
+    const before = tf.memory().numTensors;
+
+    // only the middle block [6, 2] of three reaches the loss
+    const { value, grads } = tf.variableGrads(
+      () =>
+        tf.sum(
+          tf.mul(r, splitColumns(x as unknown as tf.Tensor2D, 3)[1]),
+        ) as tf.Scalar,
+    );
+    const g = grads[x.name].dataSync();
+    const rv = r.dataSync();
+    for (let i = 0; i < 6; i++) {
+      for (let j = 0; j < 6; j++) {
+        const want = j >= 2 && j < 4 ? rv[i * 2 + j - 2] : 0;
+        expect(g[i * 6 + j]).toBe(want);
+      }
+    }
+    tf.dispose([value, ...Object.values(grads)]);
+
+    // concat: each input gets its block of dY
+    const res = tf.variableGrads(
+      () =>
+        tf.sum(
+          tf.mul(
+            r2,
+            concatColumns([
+              x as unknown as tf.Tensor2D,
+              a as unknown as tf.Tensor2D,
+            ]),
+          ),
+        ) as tf.Scalar,
+    );
+    const ga = res.grads[a.name].dataSync();
+    const gx = res.grads[x.name].dataSync();
+    const r2v = r2.dataSync();
+    for (let i = 0; i < 6; i++) {
+      expect(ga[i]).toBe(r2v[i * 7 + 6]);
+      for (let j = 0; j < 6; j++) expect(gx[i * 6 + j]).toBe(r2v[i * 7 + j]);
+    }
+    tf.dispose([res.value, ...Object.values(res.grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, r, a, r2]);
+  });
+
+  it("reject bad widths and shapes with ShapeError", () => {
+    const x = tf.zeros([3, 6]) as tf.Tensor2D;
+    expect(() => splitColumns(x, 4)).toThrow(ShapeError);
+    expect(() => splitColumns(x, [2, 2])).toThrow(ShapeError);
+    expect(() => splitColumns(x, [0, 6])).toThrow(ShapeError);
+    expect(() => concatColumns([])).toThrow(ShapeError);
+    const y = tf.zeros([4, 2]) as tf.Tensor2D;
+    expect(() => concatColumns([x, y])).toThrow(ShapeError);
+    tf.dispose([x, y]);
   });
 });
