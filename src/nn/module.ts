@@ -12,6 +12,7 @@
 
 import type { tf } from "../backend.js";
 import type { Graph } from "../graph/graph.js";
+import type { NodeFeatures } from "../mp/linear.js";
 import type { Random } from "../random.js";
 
 /** A trainable variable with a name unique within its model. */
@@ -48,11 +49,13 @@ export interface Layer {
   /** A short name for errors and summaries, e.g. `"GCNConv(1433→16)"`. */
   readonly name: string;
   /**
-   * Applies the layer. `x` is `[N, dIn]` with N the graph's node count
-   * (when the layer uses the graph); the result is a new tensor that the
-   * caller owns. Intermediate tensors are freed.
+   * Applies the layer. `x` is `[N, dIn]`, dense or sparse, with N the
+   * graph's node count (when the layer uses the graph); the result is a
+   * new tensor that the caller owns. Intermediate tensors are freed.
+   * Layers whose first step is a product `x W` take sparse features
+   * directly (`matMul` of `mp/linear.ts`); others may densify them.
    */
-  apply(x: tf.Tensor2D, context: ForwardContext): tf.Tensor2D;
+  apply(x: NodeFeatures, context: ForwardContext): tf.Tensor2D;
   /** Trainable variables in a stable order (empty for parameter-free). */
   parameters(): Parameter[];
   /** Frees the variables. */
