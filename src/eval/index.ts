@@ -7,3 +7,4 @@ export * from "./clustering.js";
 export * from "./knn.js";
 export * from "./logistic.js";
 export * from "./probe.js";
+export * from "./protocol.js";
