@@ -139,7 +139,10 @@ function viewGraph(seed: number): Graph {
   const dst: number[] = [];
   for (let i = 0; i < B; i++) {
     for (let j = i + 1; j < B; j++) {
-      if (r() < 0.4) src.push(i, j), dst.push(j, i);
+      if (r() < 0.4) {
+        src.push(i, j);
+        dst.push(j, i);
+      }
     }
   }
   return Graph.fromEdges(src, dst, { numNodes: B });
