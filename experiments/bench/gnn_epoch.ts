@@ -47,6 +47,7 @@ const { values: opts } = parseArgs({
     datasets: { type: "string", default: "cora,pubmed" },
     models: { type: "string", default: "gcn,gat" },
     "no-products": { type: "boolean", default: false },
+    "product-runs": { type: "string", default: "5" },
     python: { type: "string", default: "/usr/bin/python3" },
     "no-python": { type: "boolean", default: false },
     threads: { type: "string", default: "2" },
@@ -57,6 +58,7 @@ const { values: opts } = parseArgs({
   },
 });
 const runs = Number(opts.runs);
+const productRuns = Number(opts["product-runs"]);
 const warmup = Number(opts.warmup);
 const threads = Number(opts.threads);
 const seed = Number(opts.seed);
@@ -220,6 +222,27 @@ function epochCase(d: Data, model: "gcn" | "gat"): () => number {
   };
 }
 
+/**
+ * TF.js's matMul with the gradients written with explicit transposes (the
+ * transpose flags of the WASM backend's matMul run 10-50× slower): what
+ * mpcl runs without its native addon.
+ */
+function explicitMatMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  const op = tf.customGrad((...args) => {
+    const [at, bt, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    save([at, bt]);
+    return {
+      value: tf.matMul(at, bt),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [as, bs] = saved as tf.Tensor2D[];
+        const g = dy as tf.Tensor2D;
+        return [tf.matMul(g, tf.transpose(bs)), tf.matMul(tf.transpose(as), g)];
+      },
+    };
+  });
+  return op(a, b) as tf.Tensor2D;
+}
+
 /** x [m, k] times a variable w [k, n]: forward, or forward and dW. */
 function productCase(
   m: number,
@@ -233,7 +256,7 @@ function productCase(
   const x = tf.tensor2d(xs, [m, k]);
   const w = tf.variable(tf.randomUniform([k, n], 0, 1, "float32", 1));
   const mm = (a: tf.Tensor2D, b: tf.Tensor2D) =>
-    impl === "mpcl" ? denseMatMul(a, b) : tf.matMul(a, b);
+    impl === "mpcl" ? denseMatMul(a, b) : explicitMatMul(a, b);
   return () => {
     if (!backward) {
       const y = mm(x, w as unknown as tf.Tensor2D);
@@ -267,6 +290,8 @@ interface Case {
   key: string;
   impl: string;
   run: () => Promise<number>;
+  /** Timed runs of this case (epochs: --runs, products: --product-runs). */
+  runs: number;
 }
 
 function timed(fn: () => unknown): () => Promise<number> {
@@ -284,6 +309,7 @@ for (const d of datasets) {
       key: `epoch ${d.name} ${model}`,
       impl: "mpcl",
       run: timed(epochCase(d, model)),
+      runs,
     });
   }
 }
@@ -294,11 +320,13 @@ for (const [m, k, n] of products) {
       key,
       impl: "mpcl",
       run: timed(productCase(m, k, n, backward, "mpcl")),
+      runs: productRuns,
     });
     cases.push({
       key,
       impl: "tfjs",
       run: timed(productCase(m, k, n, backward, "tfjs")),
+      runs: productRuns,
     });
   }
 }
@@ -380,10 +408,12 @@ if (!opts["no-python"]) {
         c.kind === "epoch"
           ? `epoch ${c.dataset} ${c.model}`
           : `product ${c.m}x${c.k}x${c.n}${c.backward ? " +dW" : ""}`;
-      if (!cases.some((o) => o.key === key)) return;
+      const ours = cases.find((o) => o.key === key);
+      if (ours === undefined) return;
       cases.push({
         key,
         impl: "torch",
+        runs: ours.runs,
         run: async () => {
           child.stdin?.write(`run ${i}\n`);
           const reply = await next();
@@ -410,15 +440,17 @@ if (!opts["no-python"]) {
 const samples = new Map<string, number[]>();
 const id = (c: Case) => `${c.key}|${c.impl}`;
 const loadBefore = loadavg()[0];
-for (let round = 0; round < warmup + runs; round++) {
+const rounds = warmup + Math.max(...cases.map((c) => c.runs));
+for (let round = 0; round < rounds; round++) {
   for (const c of cases) {
+    if (round >= warmup + c.runs) continue;
     const ms = await c.run();
     if (round < warmup) continue;
     const list = samples.get(id(c)) ?? [];
     list.push(ms);
     samples.set(id(c), list);
   }
-  process.stderr.write(`round ${round + 1}/${warmup + runs}\r`);
+  process.stderr.write(`round ${round + 1}/${rounds}\n`);
 }
 const loadAfter = loadavg()[0];
 process.stderr.write("\n");
@@ -485,7 +517,7 @@ const header =
     : pythonNote || "no python reference") +
   `. Load average (1 min) ${loadBefore.toFixed(1)} before, ` +
   `${loadAfter.toFixed(1)} after. Medians of ${runs} interleaved runs ` +
-  `after ${warmup} warm-up rounds, in ms.`;
+  `(products: ${productRuns}) after ${warmup} warm-up rounds, in ms.`;
 
 const epochRows: string[] = [];
 const epochJson: Record<string, unknown>[] = [];
@@ -543,7 +575,7 @@ const table = [
         "Dense products `X W` (ms, GFLOP/s in parentheses; `+ dW` adds " +
           "the weight gradient `Xᵀ dY`):",
         "",
-        "| product | mpcl denseMatMul | TF.js matMul | torch |",
+        "| product | mpcl denseMatMul | TF.js matMul (explicit transposes) | torch |",
         "| --- | --- | --- | --- |",
         ...productRows,
       ]
