@@ -6,3 +6,4 @@
 export * from "./diffusion.js";
 export * from "./dropEdge.js";
 export * from "./knn.js";
+export * from "./sdrf.js";
