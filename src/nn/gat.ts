@@ -3,18 +3,28 @@
  * Attention Networks") and GATv2 (Brody, Alon & Yahav 2022, "How Attentive
  * are Graph Attention Networks?").
  *
- * A thin composition of mpcl's primitives, head by head: a feature
- * product `x W^k` (dense or sparse input), per-node attention scores
- * gathered to the edges with `gatherRows`, a `segmentSoftmax` over each
- * node's incoming edges, and one fused `propagate` whose differentiable
- * edge weights are the attention coefficients. The coefficients can be read back in CSR edge
- * order, so that attentive alignment in contrastive training reuses them.
+ * All heads share one feature product `x W` `[N, heads · units]`. GAT
+ * then runs one fused op of `mp/attention.ts` (scores, LeakyReLU,
+ * softmax over each node's incoming edges, attention dropout, weighted
+ * sum, and their hand-derived gradient on typed arrays); GATv2 gathers
+ * the features to the edges, scores them, and aggregates with the
+ * multi-head weighted sum. The unfused composition (head by head:
+ * `gatherRows`, `segmentSoftmax`, `propagate`) stays available with
+ * `fused: false` as the reference path. The coefficients can be read
+ * back in CSR edge order, so that attentive alignment in contrastive
+ * training reuses them.
  */
 
 import { tf } from "../backend.js";
 import { ConfigError, ShapeError } from "../errors.js";
 import { Graph } from "../graph/graph.js";
 import { addSelfLoops, removeSelfLoops } from "../graph/transforms.js";
+import {
+  attentionAggregate,
+  attentionCoefficients,
+  headScores,
+  multiHeadAggregate,
+} from "../mp/attention.js";
 import {
   dropout,
   featureShape,
@@ -75,6 +85,14 @@ export interface GATConvArgs extends RandomOptions {
    * `ConfigError` when given true without `v2`.
    */
   shareWeights?: boolean;
+  /**
+   * Whether the heads run together through the fused attention ops of
+   * `mp/attention.ts` (default true). `false` runs the unfused reference
+   * composition, head by head (`gatherRows`, `segmentSoftmax`,
+   * `propagate`), several times slower on large graphs; both give the
+   * same results up to float32 rounding and draw the same random masks.
+   */
+  fused?: boolean;
   /** Layer name for errors and summaries; default from the sizes. */
   name?: string;
 }
@@ -90,6 +108,9 @@ export interface GATOutput {
    */
   attention: tf.Tensor2D;
 }
+
+/** What a forward pass returns: the output, the coefficients or both. */
+type Want = "output" | "attention" | "both";
 
 /** Self-loop graphs built by {@link GATConv}, one per input graph. */
 const loopedGraphs = new WeakMap<Graph, Graph>();
@@ -183,6 +204,8 @@ export class GATConv implements Layer {
   readonly addSelfLoops: boolean;
   /** Whether this is GATv2. */
   readonly v2: boolean;
+  /** Whether the fused multi-head ops run (else the per-head path). */
+  readonly fused: boolean;
 
   readonly #weight: tf.Variable<tf.Rank.R2>;
   readonly #weightDst: tf.Variable<tf.Rank.R2> | null;
@@ -216,6 +239,7 @@ export class GATConv implements Layer {
     );
     this.addSelfLoops = args.addSelfLoops ?? true;
     this.v2 = args.v2 ?? false;
+    this.fused = args.fused ?? true;
     const shareWeights = args.shareWeights ?? false;
     if (shareWeights && !this.v2) {
       throw new ConfigError(
@@ -341,21 +365,15 @@ export class GATConv implements Layer {
   }
 
   /**
-   * The forward pass, inside the caller's `tf.tidy`, one head at a time:
-   * the output for `output` and `both`, the attention coefficients
-   * `[E', heads]` for `attention` and `both` (else null).
-   *
-   * NOTE: each head reads its own column block of W and a and keeps its
-   * features `[N, units]` and coefficients `[E', 1]` contiguous. Slicing
-   * a head out of `x W` (`[N, heads · units]`) or out of `[E', heads]`
-   * coefficients is a strided copy, which TF.js's WASM backend runs
-   * slowly: on 20k nodes, 200k edges and 8 heads the per-head slices
-   * cost more than the whole aggregation.
+   * The forward pass, inside the caller's `tf.tidy`: the output for
+   * `output` and `both`, the attention coefficients `[E', heads]` for
+   * `attention` and `both` (else null). Checks the input, applies input
+   * dropout, then runs the fused or the per-head path.
    */
   #forward(
     x: NodeFeatures,
     context: ForwardContext,
-    want: "output" | "attention" | "both",
+    want: Want,
   ): { output: tf.Tensor2D | null; attention: tf.Tensor2D | null } {
     const graph = this.attentionGraph(context.graph);
     const n = graph.numNodes;
@@ -366,15 +384,121 @@ export class GATConv implements Layer {
           `(numNodes, inputDim), got [${rows}, ${cols}]`,
       );
     }
-    const training = context.training;
     const input =
-      training && this.inputDropout > 0
+      context.training && this.inputDropout > 0
         ? dropout(x, this.inputDropout, context.random)
         : x;
+    const dropAttention = context.training && this.attentionDropout > 0;
+    const random = dropAttention ? context.random : null;
+    return this.fused
+      ? this.#fusedPass(input, graph, want, random)
+      : this.#perHeadPass(input, graph, want, random);
+  }
+
+  /**
+   * All heads at once on `[N, heads · units]` features: GAT through
+   * {@link attentionAggregate} (and {@link attentionCoefficients} when
+   * the coefficients are wanted), GATv2 through gathered edge features,
+   * `segmentSoftmax` over `[E', heads]` scores and
+   * {@link multiHeadAggregate}. `random` draws the attention dropout
+   * mask (null: no attention dropout).
+   */
+  #fusedPass(
+    input: NodeFeatures,
+    graph: Graph,
+    want: Want,
+    random: Random | null,
+  ): { output: tf.Tensor2D | null; attention: tf.Tensor2D | null } {
+    const n = graph.numNodes;
+    const { heads, units, negativeSlope } = this;
+    const h = matMul(input, this.#weight);
+    let output: tf.Tensor2D | null = null;
+    let attention: tf.Tensor2D | null = null;
+
+    if (!this.v2) {
+      // per-node scores a_src · h_j and a_dst · h_i, [N, heads]
+      const sSrc = headScores(h, this.#attSrc);
+      const sDst = headScores(h, this.#attDst as tf.Tensor2D);
+      if (want !== "output") {
+        attention = attentionCoefficients(graph, sSrc, sDst, {
+          negativeSlope,
+        });
+      }
+      if (want !== "attention") {
+        const mask =
+          random === null
+            ? null
+            : attentionMask(
+                graph.numEdges,
+                heads,
+                this.attentionDropout,
+                random,
+              );
+        output = attentionAggregate(graph, h, sSrc, sDst, {
+          negativeSlope,
+          mask,
+        });
+      }
+    } else {
+      // GATv2 scores a · LeakyReLU(W_dst x_i + W_src x_j) on the edges
+      const hDst =
+        this.#weightDst === null ? h : matMul(input, this.#weightDst);
+      const z = tf.leakyRelu(
+        tf.add(gatherRows(h, graph.colIdx), gatherRows(hDst, graph.dst)),
+        negativeSlope,
+      ) as tf.Tensor2D;
+      const alpha = segmentSoftmax(
+        headScores(z, this.#attSrc),
+        segmentsOf(graph),
+      );
+      if (want !== "output") attention = alpha;
+      if (want !== "attention") {
+        const numEdges = graph.numEdges;
+        const mask =
+          random === null
+            ? null
+            : attentionMask(numEdges, heads, this.attentionDropout, random);
+        const weights =
+          mask === null
+            ? alpha
+            : tf.mul(alpha, tf.tensor2d(mask, [numEdges, heads]));
+        output = multiHeadAggregate(graph, h, weights as tf.Tensor2D);
+      }
+    }
+    if (output === null) return { output, attention };
+
+    // mean of the heads (concat is the layout itself), then the bias
+    if (!this.concat && heads > 1) {
+      output = tf.mean(tf.reshape(output, [n, heads, units]), 1) as tf.Tensor2D;
+    }
+    if (this.#bias !== null) {
+      output = tf.add(output, this.#bias) as tf.Tensor2D;
+    }
+    return { output, attention };
+  }
+
+  /**
+   * The unfused reference path, one head at a time: per-head column
+   * blocks of W and a, scores gathered to the edges with `gatherRows`,
+   * `segmentSoftmax`, attention dropout, then `propagate` with the
+   * coefficients as edge weights.
+   *
+   * NOTE: each head reads its own column block of W and a and keeps its
+   * features `[N, units]` and coefficients `[E', 1]` contiguous. Slicing
+   * a head out of `x W` (`[N, heads · units]`) or out of `[E', heads]`
+   * coefficients is a strided copy, which TF.js's WASM backend runs
+   * slowly: on 20k nodes, 200k edges and 8 heads the per-head slices
+   * cost more than the whole aggregation.
+   */
+  #perHeadPass(
+    input: NodeFeatures,
+    graph: Graph,
+    want: Want,
+    random: Random | null,
+  ): { output: tf.Tensor2D | null; attention: tf.Tensor2D | null } {
     const numEdges = graph.numEdges;
     const segments = segmentsOf(graph);
     const { units, inputDim } = this;
-    const dropAttention = training && this.attentionDropout > 0;
 
     const outputs: tf.Tensor2D[] = [];
     const coefficients: tf.Tensor2D[] = [];
@@ -395,11 +519,9 @@ export class GATConv implements Layer {
 
       // attention dropout, then out_i^k = Σ_j α_ij^k h_j^k
       let weights = tf.reshape(alpha, [numEdges]) as tf.Tensor1D;
-      if (dropAttention) {
-        weights = tf.mul(
-          weights,
-          attentionMask(numEdges, this.attentionDropout, context.random),
-        );
+      if (random !== null) {
+        const mask = attentionMask(numEdges, 1, this.attentionDropout, random);
+        weights = tf.mul(weights, tf.tensor1d(mask));
       }
       outputs.push(propagate(graph, h, { weights }));
     }
@@ -468,17 +590,24 @@ export class GATConv implements Layer {
 }
 
 /**
- * An inverted-dropout mask `[E]` for the coefficients of one head: each
- * entry is 0 with probability `rate`, else `1 / (1 − rate)`, one uniform
- * draw per edge in CSR order (head after head across a forward pass).
+ * An inverted-dropout mask of the coefficients `[E · heads]` (edge e,
+ * head k at `e · heads + k`): each entry is 0 with probability `rate`,
+ * else `1 / (1 − rate)`, one uniform draw per edge in CSR order, head
+ * after head (so the per-head path, which draws one head per call,
+ * consumes the stream in the same order).
  */
 function attentionMask(
   numEdges: number,
+  heads: number,
   rate: number,
   random: Random,
-): tf.Tensor1D {
+): Float32Array {
   const scale = 1 / (1 - rate);
-  const mask = new Float32Array(numEdges);
-  for (let e = 0; e < numEdges; e++) mask[e] = random() >= rate ? scale : 0;
-  return tf.tensor1d(mask);
+  const mask = new Float32Array(numEdges * heads);
+  for (let k = 0; k < heads; k++) {
+    for (let e = 0; e < numEdges; e++) {
+      mask[e * heads + k] = random() >= rate ? scale : 0;
+    }
+  }
+  return mask;
 }
