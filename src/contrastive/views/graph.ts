@@ -2,7 +2,9 @@
  * Seeded graph views for graph contrastive learning: edge dropping and
  * feature masking as in GRACE (Zhu et al. 2020, "Deep Graph Contrastive
  * Representation Learning"), per-entry and per-node masking as in GraphCL
- * (You et al. 2020), and a view spec that draws one whole view.
+ * (You et al. 2020), the personalized-PageRank diffusion view of MVGRL
+ * (Hassani & Khasahmadi 2020, "Contrastive Multi-View Representation
+ * Learning on Graphs"), and a view spec that draws one whole view.
  *
  * Every function draws from the random source it is given, so the same
  * seed gives the same view, and none changes its input: graphs are
@@ -12,7 +14,12 @@
 import { tf } from "../../backend.js";
 import { ConfigError, ShapeError } from "../../errors.js";
 import type { Graph } from "../../graph/graph.js";
-import { type DropEdgeOptions, dropEdge } from "../../graph/rewire/index.js";
+import {
+  type DiffusionRewireOptions,
+  type DropEdgeOptions,
+  diffusionRewire,
+  dropEdge,
+} from "../../graph/rewire/index.js";
 import { type NodeFeatures, SparseFeatures } from "../../mp/linear.js";
 import type { Random } from "../../random.js";
 
@@ -191,6 +198,88 @@ export function maskNodeFeatures(
   return maskDense(x, Float32Array.from(keep), [n, d]);
 }
 
+/** Options of {@link diffusionView}: those of `diffusionRewire`. */
+export interface DiffusionViewOptions extends DiffusionRewireOptions {
+  /** Teleport probability α of PPR (default 0.2, as MVGRL). */
+  alpha?: number;
+  /**
+   * Normalization of the sparsified diffusion (default `"none"`: MVGRL
+   * feeds S itself to its encoder); see `diffusionRewire`.
+   */
+  normalization?: "sym" | "col" | "row" | "none";
+  /**
+   * Shorthand for `sparsify: { topK }`: the k largest entries of every
+   * column are kept (default, through `sparsify`: 64, as GDC).
+   */
+  topK?: number;
+}
+
+/** Diffused graphs already computed, per input graph and options. */
+const diffusionCache = new WeakMap<Graph, Map<string, Graph>>();
+
+/**
+ * The diffusion view of MVGRL: the graph whose edge j → i carries the
+ * entry S[i, j] of the sparsified graph diffusion, by default personalized
+ * PageRank with self-loops on the symmetric transition,
+ *
+ *   S = α (I − (1 − α) D^{-1/2} (A + I) D^{-1/2})^{-1},
+ *
+ * computed by `diffusionRewire` of `graph/rewire` (GDC, Gasteiger et al.
+ * 2019) and kept to the `topK` largest entries per column. Options are
+ * those of `diffusionRewire` with MVGRL's defaults: `kernel` "ppr",
+ * `alpha` 0.2, `normalization` "none"; `topK` is a shorthand for
+ * `sparsify: { topK }` (default top 64 per column).
+ *
+ * The view is deterministic, so it is computed once per graph object and
+ * options and cached (weakly: the cache entry goes with the graph).
+ *
+ * LIMITATION: MVGRL diffuses densely (no sparsification) on small graphs;
+ * here S is always sparsified (use `sparsify: { threshold: 0 }` to keep
+ * every entry above the truncation ε of `diffusionRewire`).
+ *
+ * @throws ConfigError for options out of range, or for `topK` given
+ * together with `sparsify`.
+ */
+export function diffusionView(
+  graph: Graph,
+  options: DiffusionViewOptions = {},
+): Graph {
+  const fn = "diffusionView";
+  const { topK, ...rest } = options;
+  if (topK !== undefined && rest.sparsify !== undefined) {
+    throw new ConfigError(
+      `${fn}: give topK or sparsify, not both (got topK ${topK} and ` +
+        `sparsify ${JSON.stringify(rest.sparsify)})`,
+    );
+  }
+  const resolved: DiffusionRewireOptions = {
+    ...rest,
+    kernel: rest.kernel ?? "ppr",
+    alpha: rest.alpha ?? 0.2,
+    normalization: rest.normalization ?? "none",
+    ...(topK === undefined ? {} : { sparsify: { topK } }),
+  };
+
+  // NOTE: the key lists the options in a fixed order, so that equal
+  // options written in another order share the cached view
+  const key = JSON.stringify(
+    Object.keys(resolved)
+      .sort()
+      .map((k) => [k, resolved[k as keyof DiffusionRewireOptions]]),
+  );
+  let byOptions = diffusionCache.get(graph);
+  if (byOptions === undefined) {
+    byOptions = new Map();
+    diffusionCache.set(graph, byOptions);
+  }
+  let view = byOptions.get(key);
+  if (view === undefined) {
+    view = diffusionRewire(graph, resolved);
+    byOptions.set(key, view);
+  }
+  return view;
+}
+
 /**
  * One view of a graph with features: which augmentations run, at which
  * rates.
@@ -200,6 +289,12 @@ export interface GraphViewSpec {
   readonly dropEdge: number;
   /** Feature column masking rate p_f in [0, 1] (0 keeps the features). */
   readonly maskFeatures: number;
+  /**
+   * Replace the graph by its diffusion view ({@link diffusionView}) before
+   * dropping edges (default: no diffusion). MVGRL's second view is
+   * `{dropEdge: 0, maskFeatures: 0, diffusion: {}}`.
+   */
+  readonly diffusion?: DiffusionViewOptions;
   /**
    * One draw per unordered pair (true) or per directed edge (false) when
    * dropping edges; default: whether the graph is symmetric.
@@ -219,10 +314,12 @@ export interface GraphView {
 }
 
 /**
- * Draw one view `(G̃, X̃)` of `(graph, x)` as GRACE does: edges dropped at
- * `spec.dropEdge` ({@link dropEdges}), then feature columns masked at
- * `spec.maskFeatures` ({@link maskFeatures}), both from `random` in that
- * order (a drop rate of 0 returns the graph itself and draws nothing). GRACE on Cora draws two views per step with
+ * Draw one view `(G̃, X̃)` of `(graph, x)` as GRACE does: the graph
+ * diffused if `spec.diffusion` is given ({@link diffusionView}, cached,
+ * no draws), edges dropped at `spec.dropEdge` ({@link dropEdges}), then
+ * feature columns masked at `spec.maskFeatures` ({@link maskFeatures}),
+ * drawing from `random` in that order (a drop rate of 0 keeps the graph
+ * and draws nothing). GRACE on Cora draws two views per step with
  * `{dropEdge: 0.2, maskFeatures: 0.3}` and `{dropEdge: 0.4,
  * maskFeatures: 0.4}`.
  *
@@ -245,10 +342,12 @@ export function graphView(
       `${fn}: x must have one row per node (${graph.numNodes}), got ${rows}`,
     );
   }
+  const base =
+    spec.diffusion === undefined ? graph : diffusionView(graph, spec.diffusion);
   const viewGraph =
     spec.dropEdge === 0
-      ? graph
-      : dropEdges(graph, spec.dropEdge, {
+      ? base
+      : dropEdges(base, spec.dropEdge, {
           random,
           symmetric: spec.symmetric,
         });

@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { tf } from "../../../src/backend.js";
 import {
   columnMask,
+  diffusionView,
   dropEdges,
   graphView,
   maskFeatures,
@@ -66,6 +67,54 @@ function isSubMultiset(sub: Graph, g: Graph): boolean {
     if ((have.get(key) ?? 0) < count) return false;
   }
   return true;
+}
+
+/**
+ * Float64 reference of MVGRL's PPR matrix on a small undirected graph:
+ * S = α Σ_k ((1 − α) T)^k with T = D^{-1/2} (A + I) D^{-1/2}, summed
+ * densely until the terms fall below 1e-15.
+ */
+function pprReference(g: Graph, alpha: number): number[][] {
+  const n = g.numNodes;
+  const a = Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, j): number => (i === j ? 1 : 0)),
+  );
+  const dst = g.dst;
+  for (let e = 0; e < g.numEdges; e++) a[dst[e]][g.src[e]] += 1;
+  const deg = a.map((row) => row.reduce((s, v) => s + v, 0));
+  const t = a.map((row, i) =>
+    row.map((v, j) => v / Math.sqrt(deg[i] * deg[j])),
+  );
+  let term = a.map((row, i) => row.map((_, j) => (i === j ? alpha : 0)));
+  const sum = term.map((row) => row.slice());
+  for (let k = 0; k < 2000; k++) {
+    term = term.map((row) =>
+      row.map((_, j) =>
+        row.reduce((s, _v, m) => s + (1 - alpha) * row[m] * t[m][j], 0),
+      ),
+    );
+    let biggest = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        sum[i][j] += term[i][j];
+        biggest = Math.max(biggest, Math.abs(term[i][j]));
+      }
+    }
+    if (biggest < 1e-15) break;
+  }
+  return sum;
+}
+
+/** The weighted adjacency of `g` as a dense array, M[dst][src]. */
+function denseOf(g: Graph): number[][] {
+  const m = Array.from({ length: g.numNodes }, () =>
+    new Array<number>(g.numNodes).fill(0),
+  );
+  const dst = g.dst;
+  for (let e = 0; e < g.numEdges; e++) {
+    m[dst[e]][g.src[e]] += g.weights?.[e] ?? 1;
+  }
+  return m;
 }
 
 /** A seeded dense matrix with no zero entries, as nested arrays. */
@@ -287,6 +336,101 @@ describe("maskNodeFeatures", () => {
       }),
     ).toThrow(ConfigError);
     x.dispose();
+  });
+});
+
+describe("diffusionView", () => {
+  // a path 0-1-2-3-4 and a triangle 5-6-7 joined by the edge 4-5
+  const pairs = [
+    [0, 1],
+    [1, 2],
+    [2, 3],
+    [3, 4],
+    [4, 5],
+    [5, 6],
+    [6, 7],
+    [5, 7],
+  ];
+  const small = Graph.fromEdges(
+    pairs.flat(),
+    pairs.flatMap(([i, j]) => [j, i]),
+    { numNodes: 8 },
+  );
+
+  it("is MVGRL's PPR matrix α (I − (1 − α) T)^{-1}", () => {
+    const view = diffusionView(small, {
+      sparsify: { threshold: 0 },
+      epsilon: 1e-9,
+    });
+    const reference = pprReference(small, 0.2);
+    const got = denseOf(view);
+    let worst = 0;
+    for (let i = 0; i < 8; i++) {
+      for (let j = 0; j < 8; j++) {
+        worst = Math.max(worst, Math.abs(got[i][j] - reference[i][j]));
+      }
+    }
+    // truncation ε = 1e-9 per dropped entry, float32 weights (~1e-7)
+    expect(worst).toBeLessThan(1e-6);
+    expect(view.numNodes).toBe(8);
+    // MVGRL's S is dense on a connected graph: all 64 entries present
+    expect(view.numEdges).toBe(64);
+  });
+
+  it("keeps the topK largest entries of every column", () => {
+    const view = diffusionView(small, { topK: 3, epsilon: 1e-9 });
+    const reference = pprReference(small, 0.2);
+    const got = denseOf(view);
+    for (let j = 0; j < 8; j++) {
+      const column = reference.map((row) => row[j]);
+      const third = column.slice().sort((u, v) => v - u)[2];
+      const kept = got.map((row) => row[j]);
+      expect(kept.filter((v) => v !== 0).length).toBe(3);
+      for (let i = 0; i < 8; i++) {
+        if (kept[i] !== 0) {
+          expect(column[i]).toBeGreaterThanOrEqual(third - 1e-12);
+          expect(Math.abs(kept[i] - column[i])).toBeLessThan(1e-6);
+        }
+      }
+    }
+  });
+
+  it("is computed once per graph and options", () => {
+    const a = diffusionView(small, { topK: 4 });
+    const b = diffusionView(small, { topK: 4, alpha: 0.2, kernel: "ppr" });
+    const c = diffusionView(small, { topK: 4, alpha: 0.3 });
+    expect(b).toBe(a);
+    expect(c).not.toBe(a);
+    expect(c.weights).not.toEqual(a.weights);
+  });
+
+  it("raises ConfigError for bad options", () => {
+    expect(() =>
+      diffusionView(small, { topK: 2, sparsify: { threshold: 0 } }),
+    ).toThrow(ConfigError);
+    expect(() => diffusionView(small, { alpha: 1.5 })).toThrow(ConfigError);
+    expect(() => diffusionView(small, { topK: 0 })).toThrow(ConfigError);
+  });
+
+  it("serves as the graph of a view before edges are dropped", () => {
+    const x = tf.ones([8, 3]) as tf.Tensor2D;
+    const diffusion = { topK: 4 };
+    const plain = graphView(
+      small,
+      x,
+      { dropEdge: 0, maskFeatures: 0, diffusion },
+      mulberry32(1),
+    );
+    expect(plain.graph).toBe(diffusionView(small, diffusion));
+    const dropped = graphView(
+      small,
+      x,
+      { dropEdge: 0.5, maskFeatures: 0, diffusion },
+      mulberry32(2),
+    );
+    expect(isSubMultiset(dropped.graph, plain.graph)).toBe(true);
+    expect(dropped.graph.numEdges).toBeLessThan(plain.graph.numEdges);
+    tf.dispose([x, plain.x as tf.Tensor2D, dropped.x as tf.Tensor2D]);
   });
 });
 
