@@ -260,7 +260,9 @@ export function uniformityUpdate(
   // one pass over the row blocks: (P F)_I and the running sum of Pᵀ F
   const k = F.shape[1];
   const r = tf.tensor2d(rows, [n, 1]);
-  const bias = tf.tensor2d(logBias, [1, n]);
+  // a constant bias (uniform D) cancels in the softmax: skip its pass
+  const constant = logBias.every((v) => v === logBias[0]);
+  const bias = constant ? null : tf.tensor2d(logBias, [1, n]);
   const parts: tf.Tensor2D[] = [];
   let ptf: tf.Tensor2D = tf.zeros([n, k]);
   for (let r0 = 0; r0 < n; r0 += size) {
@@ -277,7 +279,7 @@ export function uniformityUpdate(
     ptf = next as tf.Tensor2D;
     parts.push(pfI as tf.Tensor2D);
   }
-  tf.dispose([r, bias]);
+  tf.dispose(bias === null ? [r] : [r, bias]);
   const pf = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
   if (parts.length > 1) tf.dispose(parts);
   const out = tf.add(pf, ptf) as tf.Tensor2D;
@@ -288,24 +290,24 @@ export function uniformityUpdate(
 /**
  * Rows `[r0, r0 + b)` of the softmax affinity graph's weights, as
  * `affinityGraph(F, { kind: "softmax", logBias, excludeSelf })` defines
- * them: `W_I = softmax_rows(F_I Fᵀ / τ + 1 βᵀ)`, the pairs (i, i) at
+ * them: `W_I = softmax_rows(F_I Fᵀ / τ + 1 βᵀ)` (β null: no bias), the
+ * pairs (i, i) at
  * weight 0 with `excludeSelf`; b × N, no gradient. The similarity product
  * is `denseMatMul` (the native GEMM where it is built).
  */
 function softmaxAffinityBlock(
   F: tf.Tensor2D,
-  bias: tf.Tensor2D,
+  bias: tf.Tensor2D | null,
   tau: number,
   excludeSelf: boolean,
   r0: number,
   b: number,
 ): tf.Tensor2D {
   return tf.tidy(() => {
-    const fi = tf.slice(F, [r0, 0], [b, F.shape[1]]);
-    let logits = tf.add(
-      tf.mul(denseMatMul(fi, F, { transposeB: true }), 1 / tau),
-      bias,
-    ) as tf.Tensor2D;
+    // 1/τ on the b × k rows, not on the b × N product
+    const fi = tf.mul(tf.slice(F, [r0, 0], [b, F.shape[1]]), 1 / tau);
+    let logits = denseMatMul(fi as tf.Tensor2D, F, { transposeB: true });
+    if (bias !== null) logits = tf.add(logits, bias);
     if (excludeSelf) {
       // NOTE: a scatter of b entries; a broadcast tf.where runs far slower
       // on the WASM backend. −1e30 has exp 0 and no NaN times 0.
