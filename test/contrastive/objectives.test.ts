@@ -28,6 +28,7 @@ import {
   simSiamObjective,
   spectralObjective,
 } from "../../src/contrastive/objectives.js";
+import { uniformityUpdate } from "../../src/contrastive/updates.js";
 import {
   ConfigError,
   NotImplementedError,
@@ -553,5 +554,77 @@ describe("checks", () => {
       ),
     ).toBeLessThan(1e-5);
     tf.dispose([loss, delta, t]);
+  });
+});
+
+describe("uniformityUpdate options used by the objectives", () => {
+  it("infonce: rows weighted by anchorWeights, columns by degrees", () => {
+    // (P + Pᵀ) F with P(i, j) = r_i D_j e^{s_ij} / Σ_{l≠i} D_l e^{s_il}
+    const n = 9;
+    const k = 3;
+    const tau = 0.6;
+    const { t, v } = tensorOf(unit(normals(9, n, k), n, k), n, k);
+    const rand = mulberry32(10);
+    const deg = Float64Array.from({ length: n }, () => 0.5 + rand());
+    const rows = Float64Array.from({ length: n }, () => rand());
+    for (const excludeSelf of [true, false]) {
+      const u = uniformityUpdate(t, {
+        kind: "infonce",
+        temperature: tau,
+        degrees: deg,
+        anchorWeights: rows,
+        excludeSelf,
+        blockSize: 4,
+      });
+      const p = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) {
+        let z = 0;
+        for (let j = 0; j < n; j++) {
+          if (j === i && excludeSelf) continue;
+          z += deg[j] * Math.exp(dotRows(v, i, v, j, k) / tau);
+        }
+        for (let j = 0; j < n; j++) {
+          if (j === i && excludeSelf) continue;
+          p[i * n + j] =
+            (rows[i] * deg[j] * Math.exp(dotRows(v, i, v, j, k) / tau)) / z;
+        }
+      }
+      const expected = new Float64Array(n * k);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          const w = p[i * n + j] + p[j * n + i];
+          for (let c = 0; c < k; c++) expected[i * k + c] += w * v[j * k + c];
+        }
+      }
+      expect(relativeError(u.dataSync(), expected)).toBeLessThan(1e-5);
+      u.dispose();
+    }
+    expect(() =>
+      uniformityUpdate(t, { kind: "infonce", anchorWeights: [1, 2] }),
+    ).toThrow(ShapeError);
+    expect(() =>
+      uniformityUpdate(t, {
+        kind: "infonce",
+        anchorWeights: new Float64Array(n).fill(-1),
+      }),
+    ).toThrow(ConfigError);
+    t.dispose();
+  });
+
+  it("spectral with excludeSelf: (F Fᵀ − diag) F", () => {
+    const n = 7;
+    const k = 3;
+    const { t, v } = tensorOf(normals(11, n, k), n, k);
+    const u = uniformityUpdate(t, { excludeSelf: true, blockSize: 3 });
+    const expected = new Float64Array(n * k);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        if (j === i) continue;
+        const s = dotRows(v, i, v, j, k);
+        for (let c = 0; c < k; c++) expected[i * k + c] += s * v[j * k + c];
+      }
+    }
+    expect(relativeError(u.dataSync(), expected)).toBeLessThan(1e-5);
+    tf.dispose([u, t]);
   });
 });
