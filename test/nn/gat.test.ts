@@ -577,13 +577,19 @@ describe("GATConv behaviour", () => {
 
   it("leaks no tensor in apply, attention and a gradient step", () => {
     const { graph, x } = problem(9);
-    for (const v2 of [false, true]) {
+    for (const [v2, fused] of [
+      [false, true],
+      [true, true],
+      [false, false],
+      [true, false],
+    ]) {
       const start = tf.memory().numTensors;
       const layer = new GATConv({
         inputDim: D,
         units: 2,
         heads: 2,
         v2,
+        fused,
         attentionDropout: 0.3,
       });
       const xt = tensorOf(x);
@@ -632,6 +638,119 @@ it("trains through input dropout on dense input", () => {
   expect(tf.memory().numTensors).toBe(before);
   tf.dispose(xt);
   layer.dispose();
+});
+
+describe("fused GATConv against the per-head path (fused: false)", () => {
+  // the two paths share their parameters (same seed) and their random
+  // stream: input dropout first, then one mask draw per edge, head after
+  // head; they differ by float32 rounding only
+  const variants: { label: string; args: Omit<GATConvArgs, "inputDim"> }[] = [
+    { label: "GAT, 3 heads concat", args: { units: 2, heads: 3 } },
+    {
+      label: "GAT, 3 heads mean",
+      args: { units: 2, heads: 3, concat: false, negativeSlope: 0.1 },
+    },
+    { label: "GATv2, 2 heads", args: { units: 3, heads: 2, v2: true } },
+    {
+      label: "GATv2, shared weights, mean",
+      args: { units: 2, heads: 3, v2: true, shareWeights: true },
+    },
+  ];
+  for (const [c, { label, args }] of variants.entries()) {
+    it(`${label}: output, attention and every gradient in training`, () => {
+      const { graph, x } = problem(40 + c);
+      const full = {
+        inputDim: D,
+        ...args,
+        inputDropout: 0.3,
+        attentionDropout: 0.5,
+        seed: 50 + c,
+      };
+      const fused = new GATConv(full);
+      const perHead = new GATConv({ ...full, fused: false });
+      expect(fused.fused).toBe(true);
+      expect(perHead.fused).toBe(false);
+      randomizeParams(fused, 60 + c);
+      randomizeParams(perHead, 60 + c);
+      const xt = tensorOf(x);
+      const rng = mulberry32(70 + c);
+      const r = new Float32Array(N * fused.outputDim).map(() => 2 * rng() - 1);
+      const rt = tf.tensor2d(r, [N, fused.outputDim]);
+      const run = (layer: GATConv) => {
+        const ctx = { graph, training: true, random: mulberry32(80 + c) };
+        const vars = [...layer.parameters().map((p) => p.variable)];
+        let attention: tf.Tensor2D | null = null;
+        const { value, grads } = tf.variableGrads(() => {
+          const both = layer.applyWithAttention(xt, ctx);
+          attention = tf.keep(both.attention);
+          return tf.sum(tf.mul(both.output, rt)) as tf.Scalar;
+        }, vars);
+        const gx = tf.grad((input: tf.Tensor) =>
+          tf.sum(
+            tf.mul(
+              layer.apply(input as tf.Tensor2D, {
+                graph,
+                training: true,
+                random: mulberry32(80 + c),
+              }),
+              rt,
+            ),
+          ),
+        )(xt);
+        const grad = layer
+          .parameters()
+          .map((p) => Array.from(grads[p.variable.name].dataSync()));
+        const out = {
+          value: value.dataSync()[0],
+          attention: Array.from((attention as unknown as tf.Tensor).dataSync()),
+          grad,
+          gx: Array.from(gx.dataSync()),
+        };
+        tf.dispose([value, gx, attention as unknown as tf.Tensor]);
+        tf.dispose(Object.values(grads));
+        return out;
+      };
+      const a = run(fused);
+      const b = run(perHead);
+      expect(Math.abs(a.value - b.value)).toBeLessThanOrEqual(
+        1e-5 * (Math.abs(b.value) + 1),
+      );
+      expect(
+        worstError(a.attention, b.attention, 1e-5, 1e-6).ratio,
+      ).toBeLessThanOrEqual(1);
+      for (const [j, p] of fused.parameters().entries()) {
+        const worst = worstError(a.grad[j], b.grad[j], 1e-5, 1e-5);
+        expect(worst.ratio, `gradient of ${p.name}`).toBeLessThanOrEqual(1);
+      }
+      expect(worstError(a.gx, b.gx, 1e-5, 1e-5).ratio).toBeLessThanOrEqual(1);
+
+      // the input gradient is not trivially zero
+      expect(Math.max(...a.gx.map(Math.abs))).toBeGreaterThan(1e-3);
+      tf.dispose([xt, rt]);
+      fused.dispose();
+      perHead.dispose();
+    });
+  }
+
+  it("the per-head path still matches the float64 reference", () => {
+    const { edges, graph, x } = problem(90);
+    const layer = new GATConv({
+      inputDim: D,
+      units: 2,
+      heads: 2,
+      fused: false,
+      seed: 1,
+    });
+    randomizeParams(layer, 91);
+    const ref = reference(settingOf(layer, edges), readParams(layer), x.data);
+    const xt = tensorOf(x);
+    const out = layer.apply(xt, inference(graph));
+    expect(
+      worstError(out.dataSync(), ref.out, 1e-5, 1e-5).ratio,
+    ).toBeLessThanOrEqual(1);
+    tf.dispose([xt, out]);
+    layer.dispose();
+  });
 });
 
 describe("GATConv errors", () => {
