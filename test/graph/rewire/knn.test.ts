@@ -56,6 +56,27 @@ describe("knnRewire", () => {
     }
   });
 
+  it("stays exact far from the origin and in high dimension", () => {
+    // an offset of 1000 makes float32 Gram entries lose most digits;
+    // centring and the float64 check must still give the exact graph
+    for (const [seed, n, d] of [
+      [11, 120, 5],
+      [12, 90, 64],
+    ]) {
+      const x = points(seed, n, d, false).map((v) => v + 1000);
+      for (const metric of ["euclidean", "cosine"] as const) {
+        const got = knnRewire(x, n, d, {
+          k: 4,
+          metric,
+          symmetric: false,
+          blockSize: 40,
+        });
+        const want = knnGraph(x, n, d, 4, { metric, symmetrize: "none" });
+        expect(edgeList(got)).toEqual(edgeList(want));
+      }
+    }
+  });
+
   it("breaks distance ties by the smaller index", () => {
     // integer points in a 3 × 3 grid, many of them repeated: ties
     const r = mulberry32(5);
