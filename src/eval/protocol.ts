@@ -49,6 +49,11 @@ export interface LinearProbeEvaluationOptions {
    * stay zero). `"standardize"`: every column shifted and scaled to mean
    * 0, variance 1 over the fitting rows (a constant column becomes 0).
    * `"none"`: as given.
+   *
+   * LIMITATION: with `"none"` on features of large norm (raw pixel
+   * counts 0..16) the problem is badly conditioned: weak λ values reach
+   * `maxIterations` without converging (flagged in `grid`), and the whole
+   * path costs tens of times longer than with `"l2"`.
    */
   normalize?: ProbeNormalization;
   /**
