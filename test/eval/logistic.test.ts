@@ -149,6 +149,10 @@ describe("logisticRegression", () => {
     const { gw, gb } = finiteDifferenceGradient(f, model.weights, model.bias);
     for (const g of [...gw, ...gb]) expect(Math.abs(g)).toBeLessThan(1e-8);
     expect(model.objective).toBeCloseTo(f(model.weights, model.bias), 12);
+
+    // started at zero, the bias keeps Σ_c b_c = 0
+    const biasSum = model.bias.reduce((s, v) => s + v, 0);
+    expect(Math.abs(biasSum)).toBeLessThan(1e-12);
   });
 
   it("agrees with plain gradient descent run to convergence", () => {
