@@ -436,7 +436,8 @@ export function formatProtocol(protocol: EvaluationProtocol): string {
       protocol.weighting === "temperature"
         ? `temperature τ = ${protocol.temperature}`
         : protocol.weighting;
-    return `kNN (k = ${protocol.k}, ${protocol.metric}, ${votes}); ${splitText}`;
+    const knn = `kNN (k = ${protocol.k}, ${protocol.metric}, ${votes})`;
+    return `${knn}; ${splitText}`;
   }
   const norm = {
     l2: "l2-normalized",
