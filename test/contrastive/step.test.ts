@@ -5,7 +5,7 @@
  *
  * Setting: float32, seeded inputs; an MLP encoder with BatchNorm and a
  * projector (and a predictor for SimSiam and BYOL), and a two-layer GCN
- * encoder for GRACE and InfoNCE; B = 8 samples, 2 views (3 for one case).
+ * of the model builder (`GnnModel`) for GRACE and InfoNCE; B = 8 samples, 2 views (3 for one case).
  * Tolerance: relative error ‖g_update − g_loss‖ / ‖g_loss‖ < 1e-5 over
  * all parameters together, and for every parameter whose gradient is not
  * negligible (norm above 1e-3 of the largest) on its own. The largest
@@ -35,11 +35,9 @@ import {
 } from "../../src/contrastive/step.js";
 import { ConfigError, ShapeError } from "../../src/errors.js";
 import { Graph } from "../../src/graph/graph.js";
-import type { NodeFeatures } from "../../src/mp/linear.js";
-import { GCNConv } from "../../src/nn/gcn.js";
-import type { Parameter } from "../../src/nn/module.js";
-import { prefixParameters } from "../../src/nn/module.js";
-import { mulberry32, type Random, randomNormal } from "../../src/random.js";
+import { parseConfig } from "../../src/nn/config.js";
+import { buildModel } from "../../src/nn/model.js";
+import { mulberry32, randomNormal } from "../../src/random.js";
 
 const B = 8;
 const D = 10;
@@ -102,34 +100,14 @@ function mlpNetwork(kind: "plain" | "simsiam" | "byol", seed = 1) {
   });
 }
 
-/** A two-layer GCN (ReLU between, dropout 0.2 on the input of each). */
-class TinyGCN {
-  readonly convs: GCNConv[];
-  constructor(seed: number) {
-    const random = mulberry32(seed);
-    this.convs = [
-      new GCNConv({ inputDim: D, units: 12, inputDropout: 0.2, random }),
-      new GCNConv({ inputDim: 12, units: 8, inputDropout: 0.2, random }),
-    ];
-  }
-  forward(
-    x: NodeFeatures,
-    graph: Graph,
-    options: { training: boolean; random: Random },
-  ) {
-    const context = { graph, ...options };
-    const h = tf.relu(this.convs[0].apply(x as tf.Tensor2D, context));
-    const logits = this.convs[1].apply(h as tf.Tensor2D, context);
-    return { logits, hidden: [h as tf.Tensor2D] };
-  }
-  parameters(): Parameter[] {
-    return this.convs.flatMap((c, l) =>
-      prefixParameters(`layers.${l}`, c.parameters()),
-    );
-  }
-  dispose(): void {
-    for (const c of this.convs) c.dispose();
-  }
+/** A two-layer GCN from the model builder (12 hidden, dropout 0.2). */
+function gcnModel(seed: number) {
+  const config = parseConfig({
+    task: "node-classification",
+    dataset: { name: "cora" },
+    model: { conv: "gcn", layers: 2, hidden: 12, dropout: 0.2 },
+  });
+  return buildModel(config.model, { inputDim: D, numClasses: 8, seed });
 }
 
 /** A random undirected graph over B nodes (view v drops other edges). */
@@ -258,7 +236,7 @@ describe("contrastiveGradients: update path = loss path", () => {
     // smallest parameter gradient. BatchNorm in the projector spreads the
     // features (a well-conditioned ΔF); the tolerance stays 1e-5.
     for (const objective of [graceObjective(), infoNCEObjective()]) {
-      const encoder = new GNNEncoder(new TinyGCN(3), { activation: "relu" });
+      const encoder = new GNNEncoder(gcnModel(3), { activation: "relu" });
       const network = new ContrastiveNetwork({
         encoder,
         projector: projectionHead({ inputDim: 8, outputDim: 6, seed: 4 }),
