@@ -27,7 +27,9 @@ The models, as plain PyTorch code would write them:
   softmax per destination (scatter_reduce amax, index_add), attention
   dropout 0.6, messages alpha_ij h_j summed with index_add; Adam lr
   0.005, weight decay 5e-4.
-Loss: NLL of the training nodes. torch.set_num_threads(--threads).
+Loss: NLL of the training nodes. torch.set_num_threads(t) for each t of
+--threads (default "2"): the epochs are listed once per thread count,
+the products with the first one only.
 
 Needs numpy and torch; on Debian: apt-get update && apt-get install -y
 python3-torch (then run with /usr/bin/python3). Exits with status 3 when
@@ -215,10 +217,11 @@ def product_case(m, k, n, backward):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", default="2")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    torch.set_num_threads(thread_counts[0])
     torch.manual_seed(args.seed)
     with open(os.path.join(args.dir, "meta.json")) as f:
         meta = json.load(f)
@@ -227,18 +230,20 @@ def main():
     for spec in meta["datasets"]:
         data = load(args.dir, spec)
         for model_name in ("gcn", "gat"):
-            cases.append(
-                (
-                    {"kind": "epoch", "dataset": spec["name"], "model": model_name},
-                    epoch_case(data, model_name),
+            for threads in thread_counts:
+                cases.append(
+                    (
+                        {"kind": "epoch", "dataset": spec["name"],
+                         "model": model_name, "threads": threads},
+                        epoch_case(data, model_name),
+                    )
                 )
-            )
     for m, k, n in meta["products"]:
         for backward in (False, True):
             cases.append(
                 (
                     {"kind": "product", "m": m, "k": k, "n": n,
-                     "backward": backward},
+                     "backward": backward, "threads": thread_counts[0]},
                     product_case(m, k, n, backward),
                 )
             )
@@ -247,7 +252,7 @@ def main():
         "python": sys.version.split()[0],
         "numpy": np.__version__,
         "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
+        "threads": thread_counts[0],
     }
     listing = [c[0] for c in cases]
     print(json.dumps({"versions": versions, "cases": listing}), flush=True)
@@ -255,7 +260,8 @@ def main():
         words = line.split()
         if not words or words[0] == "quit":
             break
-        _, fn = cases[int(words[1])]
+        spec, fn = cases[int(words[1])]
+        torch.set_num_threads(spec["threads"])
         try:
             t = time.perf_counter()
             fn()
