@@ -26,3 +26,4 @@ export {
   type UniformityUpdateOptions,
   uniformityUpdate,
 } from "./updates.js";
+export * from "./views/index.js";

@@ -15,4 +15,5 @@ export {
   setKernelThreads,
   spmm,
 } from "./kernels.js";
+export * from "./rewire/index.js";
 export * from "./transforms.js";

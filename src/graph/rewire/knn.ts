@@ -17,7 +17,7 @@ import { type CSR, spmm } from "../kernels.js";
 import { addSelfLoops, symmetrize } from "../transforms.js";
 
 /** Node features, row-major N × D. */
-export type FeatureMatrix = Float32Array | Float64Array;
+export type FeatureArray = Float32Array | Float64Array;
 
 /** Options of {@link knnRewire}. */
 export interface KnnRewireOptions {
@@ -85,7 +85,7 @@ export interface KnnRewireOptions {
  *   `k`, metric, bandwidth or block size, or non-finite features.
  */
 export function knnRewire(
-  features: FeatureMatrix,
+  features: FeatureArray,
   n: number,
   d: number,
   options: KnnRewireOptions,
@@ -174,7 +174,7 @@ export type AddKnnEdgesOptions = KnnRewireOptions;
  */
 export function addKnnEdges(
   graph: Graph,
-  features: FeatureMatrix,
+  features: FeatureArray,
   n: number,
   d: number,
   options: AddKnnEdgesOptions,
@@ -223,7 +223,7 @@ export function unionNewPairs(base: Graph, extra: Graph): Graph {
 /** Check the shape and values of a feature matrix. */
 function checkFeatures(
   fn: string,
-  features: FeatureMatrix,
+  features: FeatureArray,
   n: number,
   d: number,
 ): void {
@@ -257,7 +257,7 @@ interface Nearest {
 
 /** The exact kNN search described at {@link knnRewire}. */
 function nearestNeighbours(
-  x: FeatureMatrix,
+  x: FeatureArray,
   n: number,
   d: number,
   k: number,
@@ -393,7 +393,7 @@ function nearestNeighbours(
 
 /** The float64 distance between rows i and j of the input features. */
 function distance64(
-  x: FeatureMatrix,
+  x: FeatureArray,
   d: number,
   metric: "cosine" | "euclidean",
   inverseNorm: Float64Array,
