@@ -7,8 +7,10 @@ import { Command } from "commander";
 import { MpclError } from "../errors.js";
 import { registerDemo } from "./demo.js";
 import { registerInfo } from "./info.js";
+import { registerOversmoothing } from "./oversmoothing.js";
 import { registerSpectrum } from "./spectrum.js";
 import { registerTheory } from "./theory.js";
+import { registerTrain } from "./train.js";
 import { packageVersion } from "./util.js";
 
 const program = new Command();
@@ -24,6 +26,8 @@ registerInfo(program);
 registerDemo(program);
 registerSpectrum(program);
 registerTheory(program);
+registerOversmoothing(program);
+registerTrain(program);
 
 try {
   await program.parseAsync(process.argv);
