@@ -458,7 +458,11 @@ export function segmentSoftmax(
   return op(scores) as tf.Tensor2D;
 }
 
-/** Forward pass of {@link segmentSoftmax} on typed arrays. */
+/**
+ * Forward pass of {@link segmentSoftmax} on typed arrays, one segment
+ * and one channel at a time with the maximum and the normaliser in
+ * locals (no per-segment array fills: segments are short).
+ */
 function softmaxForward(
   s: Float32Array,
   segments: Segments,
@@ -466,32 +470,23 @@ function softmaxForward(
 ): Float32Array {
   const { rowPtr, numSegments } = segments;
   const out = new Float32Array(s.length);
-  const top = new Float64Array(h);
-  const total = new Float64Array(h);
   for (let i = 0; i < numSegments; i++) {
     const a = rowPtr[i];
     const b = rowPtr[i + 1];
     if (a === b) continue;
-
-    // first the per-channel maximum, then the normaliser, then the ratio
-    top.fill(Number.NEGATIVE_INFINITY);
-    for (let e = a; e < b; e++) {
-      for (let k = 0; k < h; k++) {
-        const v = s[e * h + k];
-        if (v > top[k]) top[k] = v;
-      }
-    }
     for (let k = 0; k < h; k++) {
-      if (!(top[k] > Number.NEGATIVE_INFINITY)) top[k] = 0;
-    }
-    total.fill(0);
-    for (let e = a; e < b; e++) {
-      for (let k = 0; k < h; k++) total[k] += Math.exp(s[e * h + k] - top[k]);
-    }
-    for (let e = a; e < b; e++) {
-      for (let k = 0; k < h; k++) {
-        const z = total[k];
-        out[e * h + k] = z > 0 ? Math.exp(s[e * h + k] - top[k]) / z : 0;
+      // first the maximum, then the normaliser, then the ratio
+      let top = Number.NEGATIVE_INFINITY;
+      for (let e = a; e < b; e++) {
+        const v = s[e * h + k];
+        if (v > top) top = v;
+      }
+      if (!(top > Number.NEGATIVE_INFINITY)) top = 0;
+      let total = 0;
+      for (let e = a; e < b; e++) total += Math.exp(s[e * h + k] - top);
+      for (let e = a; e < b; e++) {
+        const p = e * h + k;
+        out[p] = total > 0 ? Math.exp(s[p] - top) / total : 0;
       }
     }
   }
@@ -507,18 +502,15 @@ function softmaxBackward(
 ): Float32Array {
   const { rowPtr, numSegments } = segments;
   const out = new Float32Array(alpha.length);
-  const dot = new Float64Array(h);
   for (let i = 0; i < numSegments; i++) {
     const a = rowPtr[i];
     const b = rowPtr[i + 1];
-    dot.fill(0);
-    for (let e = a; e < b; e++) {
-      for (let k = 0; k < h; k++) dot[k] += alpha[e * h + k] * g[e * h + k];
-    }
-    for (let e = a; e < b; e++) {
-      for (let k = 0; k < h; k++) {
+    for (let k = 0; k < h; k++) {
+      let dot = 0;
+      for (let e = a; e < b; e++) dot += alpha[e * h + k] * g[e * h + k];
+      for (let e = a; e < b; e++) {
         const p = e * h + k;
-        out[p] = alpha[p] * (g[p] - dot[k]);
+        out[p] = alpha[p] * (g[p] - dot);
       }
     }
   }
