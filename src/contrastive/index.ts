@@ -5,6 +5,8 @@
  */
 
 export * from "./augmentation.js";
+export * from "./encoders.js";
+export * from "./heads.js";
 export {
   type InfoNCEOptions,
   infoNCELoss,
@@ -14,7 +16,9 @@ export {
   spectralLossDense64,
   spectralLossFeatureSpace,
 } from "./losses.js";
+export * from "./objectives.js";
 export * from "./simulate.js";
+export * from "./step.js";
 export {
   type AlignmentUpdateOptions,
   alignmentUpdate,
