@@ -181,6 +181,10 @@ function dropoutRate(fn: string, name: string, v: number): number {
  * them) and there are no edge features (PyG's `edge_dim`).
  * LIMITATION: GATv2's W_src and W_dst carry no bias of their own, as in
  * Brody et al.'s equations (PyG's GATv2Conv adds one to each).
+ * LIMITATION: only GAT has a fused attention op; GATv2 gathers both
+ * endpoints' features to the edges (two `[E', heads · units]` tensors
+ * and their LeakyReLU), so its memory and time grow with E' · width
+ * rather than E' · heads.
  */
 export class GATConv implements Layer {
   readonly name: string;
