@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { MpclError } from "../errors.js";
 import { registerDemo } from "./demo.js";
 import { registerInfo } from "./info.js";
+import { registerOversmoothing } from "./oversmoothing.js";
 import { registerSpectrum } from "./spectrum.js";
 import { registerTheory } from "./theory.js";
 import { registerTrain } from "./train.js";
@@ -25,6 +26,7 @@ registerInfo(program);
 registerDemo(program);
 registerSpectrum(program);
 registerTheory(program);
+registerOversmoothing(program);
 registerTrain(program);
 
 try {
