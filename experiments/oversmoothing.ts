@@ -30,7 +30,7 @@ import {
   type NodeClassificationData,
   trainNodeClassifier,
 } from "../src/nn/train.js";
-import { lineChart } from "../src/plot/line.js";
+import { type LineSeries, lineChart } from "../src/plot/line.js";
 import { panels } from "../src/plot/panels.js";
 import type { VegaLiteSpec } from "../src/plot/render.js";
 import { mulberry32 } from "../src/random.js";
@@ -417,6 +417,13 @@ export interface OversmoothingResult {
    * level that propagation starts from.
    */
   inputEnergy: number;
+  /**
+   * The energy ratio of constant features (every row equal, e.g. a
+   * bias alone): not 0 for the normalized energy, since its null
+   * direction is D̃^{1/2} 1, not 1. A collapsed network whose rows are
+   * all equal sits at this level.
+   */
+  constantEnergy: number;
   cells: OversmoothingCell[];
   summary: OversmoothingSummary[];
   /** Wall-clock seconds of the cells run now (reused ones excluded). */
@@ -489,6 +496,8 @@ export function runOversmoothing(
   // the input features' energy, the starting level of propagation
   const [, cols] = featureShape(data.features);
   const inputEnergy = energyRatio(data.graph, featureValues(data), cols);
+  const n = data.graph.numNodes;
+  const constant = energyRatio(data.graph, new Float32Array(n).fill(1), 1);
 
   const cells: OversmoothingCell[] = [];
   for (const [index, { variant, depth, seed }] of plan.entries()) {
@@ -510,6 +519,7 @@ export function runOversmoothing(
   return {
     protocol,
     inputEnergy: inputEnergy.ratio,
+    constantEnergy: constant.ratio,
     cells,
     summary: summarizeCells(cells),
     seconds: round((performance.now() - start) / 1000, 1),
@@ -645,8 +655,9 @@ function depthAxis(chart: VegaLiteSpec, depths: number[]): void {
  * The figure of a result: test accuracy against depth (left) and the
  * energy ratio of the last hidden layer against depth on a log scale
  * (right; solid at the selected weights, dashed at initialization), one
- * colour per variant, depth on a log2 axis. Points whose energy is 0 or
- * undefined are left out of the right panel.
+ * colour per variant, depth on a log2 axis, and in grey the level of
+ * constant features (see {@link OversmoothingResult.constantEnergy}).
+ * Points whose energy is 0 or undefined are left out of the right panel.
  */
 export function oversmoothingFigure(result: OversmoothingResult): VegaLiteSpec {
   const variants = [...new Set(result.summary.map((s) => s.variant))];
@@ -666,7 +677,8 @@ export function oversmoothingFigure(result: OversmoothingResult): VegaLiteSpec {
     width: 360,
     height: 260,
   });
-  const energySeries = variants.flatMap((v) => {
+  const depths = [...new Set(result.summary.map((s) => s.depth))];
+  const energySeries: LineSeries[] = variants.flatMap((v) => {
     const trained = of(v).filter((s) => s.energy > 0);
     const init = of(v).filter((s) => s.energyInit > 0);
     return [
@@ -683,6 +695,14 @@ export function oversmoothingFigure(result: OversmoothingResult): VegaLiteSpec {
       },
     ];
   });
+  if (Number.isFinite(result.constantEnergy) && result.constantEnergy > 0) {
+    energySeries.push({
+      name: "constant rows",
+      x: depths,
+      values: depths.map(() => result.constantEnergy),
+      dashed: true,
+    });
+  }
   const energy = lineChart({
     title: "Dirichlet energy of the last hidden layer",
     subtitle: "tr(HᵀΔ̃H) / tr(HᵀH); dashed: at initialization",
@@ -697,14 +717,17 @@ export function oversmoothingFigure(result: OversmoothingResult): VegaLiteSpec {
   });
   // one colour per variant in both panels (the trained and the dashed
   // initial curve of a variant share it), and the depths as x ticks
-  const depths = [...new Set(result.summary.map((s) => s.depth))];
   const colours = variants.map((v) => VARIANT_COLOURS[v]);
   setColours(accuracy, colours);
   setColours(
     energy,
     energySeries
       .filter((s) => s.values.length > 0)
-      .map((s) => VARIANT_COLOURS[variantOf(s.name)]),
+      .map((s) =>
+        s.name === "constant rows"
+          ? "#888888"
+          : VARIANT_COLOURS[variantOf(s.name)],
+      ),
   );
   for (const chart of [accuracy, energy]) depthAxis(chart, depths);
 

@@ -265,7 +265,11 @@ function markdownReport(result: OversmoothingResult, command: string): string {
       "(after its norm and ReLU), Δ̃ = I − D̃^-1/2 (A + I) D̃^-1/2 the " +
       "augmented normalized Laplacian (GCN's); scale-free, in [0, 2). " +
       'Geometric mean over seeds. "at init" is the untrained model ' +
-      `(random weights). Input features: ${result.inputEnergy.toPrecision(3)}.`,
+      `(random weights). Input features: ${result.inputEnergy.toPrecision(3)}; ` +
+      `constant features (every row equal): ${result.constantEnergy.toPrecision(3)} — ` +
+      "the ratio vanishes on D̃^1/2 1, not on constants, so a network " +
+      "whose rows have all become equal (a bias alone) sits near that " +
+      "level rather than at 0.",
     `- Test accuracy: mean ± population std over the seeds of each row.`,
     "",
     oversmoothingTable(result),
@@ -325,6 +329,7 @@ async function runCommand(opts: OversmoothingOptions): Promise<void> {
           {
             protocol,
             inputEnergy: Number.NaN,
+            constantEnergy: Number.NaN,
             cells: [...done],
             summary: [],
             seconds: 0,

@@ -328,9 +328,15 @@ describe("runOversmoothingCell", () => {
       "jk/2",
       "jk/3",
     ]);
-    // the row-normalized... here Gaussian input: the ratio of X itself
+    // the ratios of the input features and of constant rows
     const x = (data.features as tf.Tensor2D).dataSync() as Float32Array;
     expect(first.inputEnergy).toBeCloseTo(referenceRatio(data.graph, x, 6), 10);
+    const ones = new Float32Array(45).fill(1);
+    expect(first.constantEnergy).toBeCloseTo(
+      referenceRatio(data.graph, ones, 1),
+      10,
+    );
+    expect(first.constantEnergy).toBeGreaterThan(1e-3);
     (data.features as tf.Tensor2D).dispose();
   });
 
@@ -400,6 +406,7 @@ describe("summaries and reports", () => {
     const result = {
       protocol: tinyProtocol({ variants: ["gcn", "jk"], depths: [2] }),
       inputEnergy: 0.5,
+      constantEnergy: 0.07,
       cells,
       summary: summarizeCells(cells),
       seconds: 0,
@@ -416,7 +423,7 @@ describe("summaries and reports", () => {
     const names = (k: number) =>
       new Set(spec.concat[k].data.values.map((r) => r.series));
     expect([...names(0)]).toEqual(["GCN", "GCN + JK"]);
-    expect([...names(1)]).toEqual(["GCN", "GCN, init"]);
+    expect([...names(1)]).toEqual(["GCN", "GCN, init", "constant rows"]);
   });
 });
 
