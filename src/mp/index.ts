@@ -6,6 +6,7 @@
  */
 
 export * from "./affinity.js";
+export * from "./attention.js";
 export * from "./aggregators.js";
 export * from "./linear.js";
 export * from "./propagate.js";
