@@ -8,6 +8,7 @@ import { MpclError } from "../errors.js";
 import { registerDemo } from "./demo.js";
 import { registerInfo } from "./info.js";
 import { registerOversmoothing } from "./oversmoothing.js";
+import { registerReport } from "./report.js";
 import { registerSpectrum } from "./spectrum.js";
 import { registerTheory } from "./theory.js";
 import { registerTrain } from "./train.js";
@@ -28,6 +29,7 @@ registerSpectrum(program);
 registerTheory(program);
 registerOversmoothing(program);
 registerTrain(program);
+registerReport(program);
 
 try {
   await program.parseAsync(process.argv);
