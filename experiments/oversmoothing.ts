@@ -493,11 +493,8 @@ export function runOversmoothing(
     }
   }
 
-  // the input features' energy, the starting level of propagation
-  const [, cols] = featureShape(data.features);
-  const inputEnergy = energyRatio(data.graph, featureValues(data), cols);
-  const n = data.graph.numNodes;
-  const constant = energyRatio(data.graph, new Float32Array(n).fill(1), 1);
+  // the energy of the input features and of constant rows
+  const { inputEnergy, constantEnergy } = referenceEnergies(data);
 
   const cells: OversmoothingCell[] = [];
   for (const [index, { variant, depth, seed }] of plan.entries()) {
@@ -518,11 +515,29 @@ export function runOversmoothing(
 
   return {
     protocol,
-    inputEnergy: inputEnergy.ratio,
-    constantEnergy: constant.ratio,
+    inputEnergy,
+    constantEnergy,
     cells,
     summary: summarizeCells(cells),
     seconds: round((performance.now() - start) / 1000, 1),
+  };
+}
+
+/**
+ * The energy ratios a run is read against: that of the input features
+ * X (where propagation starts) and that of constant rows (where a
+ * network that forgot its input ends).
+ */
+export function referenceEnergies(data: NodeClassificationData): {
+  inputEnergy: number;
+  constantEnergy: number;
+} {
+  const [, cols] = featureShape(data.features);
+  const n = data.graph.numNodes;
+  return {
+    inputEnergy: energyRatio(data.graph, featureValues(data), cols).ratio,
+    constantEnergy: energyRatio(data.graph, new Float32Array(n).fill(1), 1)
+      .ratio,
   };
 }
 
@@ -736,7 +751,8 @@ export function oversmoothingFigure(result: OversmoothingResult): VegaLiteSpec {
     columns: 2,
     title: `Oversmoothing on ${protocol.dataset}`,
     subtitle:
-      `GCN, hidden ${protocol.hidden}, ${protocol.seeds} seed` +
-      `${protocol.seeds > 1 ? "s" : ""}, at most ${protocol.epochs} epochs`,
+      `GCN, hidden ${protocol.hidden}, ` +
+      (protocol.seeds > 1 ? `up to ${protocol.seeds} seeds` : "1 seed") +
+      `, at most ${protocol.epochs} epochs`,
   });
 }

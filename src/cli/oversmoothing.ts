@@ -15,7 +15,10 @@
  * `--resume` reuses the cells of an existing `oversmoothing.json` whose
  * training protocol is the same (hidden width, rates, epochs, patience,
  * norms), and keeps those outside this run's variants, depths or seeds,
- * so that the study can be run in parts and completed later.
+ * so that the study can be run in parts and completed later. `--report`
+ * trains nothing and rewrites the table, figure and JSON from the cells
+ * of `DIR/oversmoothing.json` (those of several runs may be merged into
+ * it by hand, as long as their training protocols agree).
  *
  * Output: the markdown table; `--json` prints instead one JSON object on
  * one line, the last of standard output: `{ "metric":
@@ -46,6 +49,7 @@ import {
   oversmoothingFigure,
   oversmoothingTable,
   protocolKey,
+  referenceEnergies,
   runOversmoothing,
   summarizeCells,
   VARIANT_LABELS,
@@ -67,6 +71,7 @@ interface OversmoothingOptions {
   out: string;
   json?: boolean;
   resume?: boolean;
+  report?: boolean;
   quiet?: boolean;
 }
 
@@ -99,6 +104,11 @@ export function registerOversmoothing(program: Command): void {
     .option("--hidden <n>", `hidden width (default ${p.hidden})`)
     .option("--out <dir>", "folder of the results", "experiments/results")
     .option("--resume", "reuse the cells of DIR/oversmoothing.json")
+    .option(
+      "--report",
+      "train nothing: rewrite the table and figure from " +
+        "DIR/oversmoothing.json",
+    )
     .option("--json", "print one JSON object instead of the table")
     .option("--quiet", "no progress bar")
     .action(async (opts: OversmoothingOptions) => {
@@ -179,6 +189,17 @@ function writeAtomicSync(path: string, text: string): void {
   }
 }
 
+/** The result stored in `path`, or `ConfigError`. */
+function readResult(path: string): OversmoothingResult {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as OversmoothingResult;
+  } catch (err) {
+    throw new ConfigError(
+      `mpcl oversmoothing: cannot read ${path}: ${(err as Error).message}`,
+    );
+  }
+}
+
 /**
  * The cells of `DIR/oversmoothing.json` that `--resume` may reuse: all
  * of them when its training protocol equals `protocol`'s, none (with a
@@ -190,14 +211,7 @@ function previousCells(
 ): OversmoothingCell[] {
   const path = join(dir, `${NAME}.json`);
   if (!existsSync(path)) return [];
-  let old: OversmoothingResult;
-  try {
-    old = JSON.parse(readFileSync(path, "utf8")) as OversmoothingResult;
-  } catch (err) {
-    throw new ConfigError(
-      `mpcl oversmoothing: --resume cannot read ${path}: ${(err as Error).message}`,
-    );
-  }
+  const old = readResult(path);
   if (protocolKey(old.protocol) !== protocolKey(protocol)) {
     console.error(
       `mpcl oversmoothing: ${path} has another training protocol; ` +
@@ -236,6 +250,30 @@ function mergedResult(
   };
 }
 
+/** Seconds of training per variant, summed over its cells. */
+function cellSeconds(result: OversmoothingResult): string {
+  const parts = result.protocol.variants.map((v) => {
+    const seconds = result.cells
+      .filter((c) => c.variant === v)
+      .reduce((s, c) => s + c.seconds, 0);
+    return `${VARIANT_LABELS[v]} ${Math.round(seconds)} s`;
+  });
+  return `${parts.join(", ")} (wall clock, summed over seeds and depths)`;
+}
+
+/** A line naming the (variant, depth) pairs that have no cell, if any. */
+function missingCells(result: OversmoothingResult): string[] {
+  const { variants, depths } = result.protocol;
+  const missing = variants.flatMap((v) =>
+    depths
+      .filter(
+        (d) => !result.cells.some((c) => c.variant === v && c.depth === d),
+      )
+      .map((d) => `${VARIANT_LABELS[v]} at ${d} layers`),
+  );
+  return missing.length === 0 ? [] : [`- Not run: ${missing.join(", ")}.`];
+}
+
 /** The markdown report: what was run, how, and the table. */
 function markdownReport(result: OversmoothingResult, command: string): string {
   const p = result.protocol;
@@ -271,6 +309,8 @@ function markdownReport(result: OversmoothingResult, command: string): string {
       "whose rows have all become equal (a bias alone) sits near that " +
       "level rather than at 0.",
     `- Test accuracy: mean ± population std over the seeds of each row.`,
+    `- Compute: ${cellSeconds(result)}.`,
+    ...missingCells(result),
     "",
     oversmoothingTable(result),
     "",
@@ -289,6 +329,22 @@ async function runCommand(opts: OversmoothingOptions): Promise<void> {
     sparseFeatures: true,
   });
   await mkdir(opts.out, { recursive: true });
+  const jsonPath = join(opts.out, `${NAME}.json`);
+  if (opts.report) {
+    const old = readResult(jsonPath);
+    const merged = mergedResult(
+      {
+        protocol: old.protocol,
+        ...referenceEnergies(data),
+        cells: [],
+        summary: [],
+        seconds: 0,
+      },
+      old.cells,
+    );
+    await writeFiles(opts, merged, 0);
+    return;
+  }
 
   // earlier cells: those of this plan are reused, the others kept
   const previous = opts.resume ? previousCells(opts.out, protocol) : [];
@@ -309,7 +365,6 @@ async function runCommand(opts: OversmoothingOptions): Promise<void> {
           cliProgress.Presets.shades_classic,
         )
       : null;
-  const jsonPath = join(opts.out, `${NAME}.json`);
   let result: OversmoothingResult;
   try {
     result = runOversmoothing(data, protocol, {
@@ -342,7 +397,16 @@ async function runCommand(opts: OversmoothingOptions): Promise<void> {
   } finally {
     bar?.stop();
   }
-  const merged = mergedResult(result, kept);
+  await writeFiles(opts, mergedResult(result, kept), result.seconds);
+}
+
+/** Write the JSON, markdown and figure of `merged`; print the summary. */
+async function writeFiles(
+  opts: OversmoothingOptions,
+  merged: OversmoothingResult,
+  seconds: number,
+): Promise<void> {
+  const jsonPath = join(opts.out, `${NAME}.json`);
 
   // the files: JSON, markdown, figure
   const command =
@@ -364,7 +428,7 @@ async function runCommand(opts: OversmoothingOptions): Promise<void> {
         unit: "%",
         summary: merged.summary,
         inputEnergy: merged.inputEnergy,
-        seconds: result.seconds,
+        seconds,
         files,
       }),
     );
@@ -373,6 +437,6 @@ async function runCommand(opts: OversmoothingOptions): Promise<void> {
   console.log(oversmoothingTable(merged));
   console.log(
     `input features energy ${merged.inputEnergy.toPrecision(3)}; ` +
-      `${result.seconds.toFixed(1)} s; wrote ${files.join(", ")}`,
+      `${seconds.toFixed(1)} s; wrote ${files.join(", ")}`,
   );
 }
