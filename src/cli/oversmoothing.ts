@@ -281,7 +281,11 @@ function markdownReport(result: OversmoothingResult, command: string): string {
   return [
     "# Oversmoothing: accuracy and Dirichlet energy against depth",
     "",
-    `Written by \`${command}\` (experiments/oversmoothing.ts).`,
+    command.includes("--report")
+      ? `Rewritten by \`${command}\` (experiments/oversmoothing.ts) ` +
+        "from the cells stored in oversmoothing.json, which earlier runs " +
+        "of `mpcl oversmoothing` trained with the protocol below."
+      : `Written by \`${command}\` (experiments/oversmoothing.ts).`,
     "",
     `- Data: ${p.dataset}, public split (140 train, 500 validation, ` +
       "1,000 test), row-normalized bag-of-words features.",
