@@ -1,7 +1,8 @@
 /**
  * `mpcl train --config FILE`: supervised node classification as an
  * experiment config describes it (see `nn/config.ts`), run once per seed
- * 0 .. n − 1 on the dataset's public split.
+ * 0 .. n − 1 (or s .. s + n − 1 with `--first-seed s`) on the dataset's
+ * public split.
  *
  * Output: one table row per seed (test and validation accuracy, selected
  * epoch, epochs run, seconds) and the mean ± standard deviation of the
@@ -41,6 +42,7 @@ import { table } from "./util.js";
 interface TrainOptions {
   config: string;
   seeds?: string;
+  firstSeed?: string;
   epochs?: string;
   json?: boolean;
   out?: string;
@@ -91,6 +93,11 @@ export function registerTrain(program: Command): void {
     )
     .requiredOption("--config <file>", "the experiment config (JSON)")
     .option("--seeds <n>", "number of seeds 0..n-1 (default: the config's)")
+    .option(
+      "--first-seed <s>",
+      "start at seed s instead of 0 (runs s..s+n-1), to split or resume",
+      "0",
+    )
     .option("--epochs <n>", "override the config's largest epoch count")
     .option("--json", "print one JSON object instead of the table")
     .option("--out <dir>", "write the full report to DIR/<name>.json")
@@ -100,12 +107,12 @@ export function registerTrain(program: Command): void {
     });
 }
 
-/** Parse `value` as an integer ≥ 1, or raise `ConfigError`. */
-function positiveOption(name: string, value: string): number {
+/** Parse `value` as an integer ≥ `min` (default 1), or raise `ConfigError`. */
+function positiveOption(name: string, value: string, min = 1): number {
   const x = Number(value);
-  if (!Number.isInteger(x) || x < 1) {
+  if (!Number.isInteger(x) || x < min) {
     throw new ConfigError(
-      `mpcl train: --${name} must be a positive integer, got ${JSON.stringify(value)}`,
+      `mpcl train: --${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`,
     );
   }
   return x;
@@ -128,6 +135,7 @@ async function runTrain(opts: TrainOptions): Promise<void> {
     opts.seeds === undefined
       ? config.seeds
       : positiveOption("seeds", opts.seeds);
+  const firstSeed = positiveOption("first-seed", opts.firstSeed ?? "0", 0);
 
   await initBackend();
   const dataset = loadDataset(config.dataset.name);
@@ -151,18 +159,19 @@ async function runTrain(opts: TrainOptions): Promise<void> {
   const details: TrainRunReport[] = [];
   const histories: EpochEvent[][] = [];
   try {
-    for (let seed = 0; seed < seeds; seed++) {
+    for (let k = 0; k < seeds; k++) {
+      const seed = firstSeed + k;
       const result = trainNodeClassifier(config, data, {
         seed,
         onEpoch: (e) =>
-          bar?.update(seed * perSeed + e.epoch, {
-            seed: seed + 1,
+          bar?.update(k * perSeed + e.epoch, {
+            seed: k + 1,
             seeds,
             epoch: e.epoch,
             valAcc: (100 * e.valAcc).toFixed(1),
           }),
       });
-      bar?.update((seed + 1) * perSeed);
+      bar?.update((k + 1) * perSeed);
       details.push({
         seed,
         testAcc: round(100 * result.testAcc, 2),
