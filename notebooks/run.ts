@@ -3,8 +3,8 @@
  * TypeScript kernel and checks what they produced: every code cell ran
  * without an error, and every cell tagged `figure` displayed a PNG.
  *
- * Jupyter's own runner does the work (`jupyter nbconvert --execute`,
- * i.e. nbclient); the kernel is registered in a private temporary
+ * Jupyter's own runner does the work (nbclient, driven by `execute.py`
+ * beside this file); the kernel is registered in a private temporary
  * JUPYTER_PATH, never in the user's Jupyter folders.
  *
  * Usage: `tsx notebooks/run.ts [--inplace] [name.ipynb ...]` executes the
@@ -14,6 +14,7 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -22,7 +23,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The folder holding the notebooks. */
@@ -62,17 +63,23 @@ export interface Notebook {
 export interface ExecutionResult {
   /** The notebook's file name. */
   name: string;
-  /** The executed notebook, parsed (null when nbconvert failed). */
+  /** The executed notebook, parsed (null when none was written). */
   notebook: Notebook | null;
   /** Where the executed notebook was written. */
   outputPath: string;
-  /** Exit code of `jupyter nbconvert` (0 when every cell succeeded). */
+  /** Exit code of `execute.py` (0 when every cell succeeded). */
   exitCode: number;
-  /** What nbconvert wrote on stderr (the failing cell and its error). */
+  /** What `execute.py` wrote on stderr (the failing cell and its error). */
   stderr: string;
   /** Wall-clock seconds. */
   seconds: number;
 }
+
+/** What to install when {@link jupyterPython} finds no Jupyter. */
+export const JUPYTER_MISSING =
+  "expected a Python with nbclient and nbformat (Debian: apt-get install " +
+  "python3-nbclient python3-nbformat python3-jupyter-client; or set " +
+  "MPCL_JUPYTER_PYTHON), found none";
 
 /** The notebooks of {@link NOTEBOOK_DIR}, sorted by name. */
 export function listNotebooks(): string[] {
@@ -91,12 +98,35 @@ export function cellSource(cell: NotebookCell): string {
   return Array.isArray(cell.source) ? cell.source.join("") : cell.source;
 }
 
-/** Whether `jupyter nbconvert` can be started on this machine. */
-export function hasJupyter(): boolean {
-  const probe = spawnSync("jupyter", ["nbconvert", "--version"], {
-    encoding: "utf8",
-  });
-  return probe.status === 0;
+/**
+ * The Python interpreter that has Jupyter's `nbclient` and `nbformat`:
+ * `$MPCL_JUPYTER_PYTHON` when set, else the one named by the `#!` line of
+ * the `jupyter` command on PATH (so that a pyenv or virtualenv `python3`
+ * earlier on PATH, without Jupyter, is not picked), else `python3`.
+ * Returns null when that interpreter cannot import both modules.
+ */
+export function jupyterPython(): string | null {
+  const candidates: string[] = [];
+  const asked = process.env.MPCL_JUPYTER_PYTHON;
+  if (asked !== undefined && asked !== "") candidates.push(asked);
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    const script = join(dir, "jupyter");
+    if (dir === "" || !existsSync(script)) continue;
+    const first = readFileSync(script, "utf8").split("\n", 1)[0] ?? "";
+    const shebang = first.startsWith("#!") ? first.slice(2).trim() : "";
+    const words = shebang.split(/\s+/);
+    const python = basename(words[0] ?? "") === "env" ? words[1] : words[0];
+    if (python !== undefined && python !== "") candidates.push(python);
+    break;
+  }
+  candidates.push("python3");
+  for (const python of candidates) {
+    const probe = spawnSync(python, ["-c", "import nbclient, nbformat"], {
+      stdio: "ignore",
+    });
+    if (probe.status === 0) return python;
+  }
+  return null;
 }
 
 /**
@@ -137,31 +167,31 @@ export function privateJupyter(): {
 }
 
 /**
- * Executes one notebook of {@link NOTEBOOK_DIR} with `jupyter nbconvert
- * --execute` (cells in order, stopping at the first error) and writes
- * the executed copy to `outputDir`. `timeoutSeconds` bounds each cell
- * (default 240).
+ * Executes one notebook (a name in {@link NOTEBOOK_DIR}, or a path) with
+ * nbclient (through
+ * `execute.py`: cells in order, stopping at the first failing cell) and
+ * writes the executed copy to `outputDir`, also when a cell failed.
+ * `python` is the interpreter of {@link jupyterPython};
+ * `timeoutSeconds` bounds each cell (default 240).
  */
 export function executeNotebook(
   name: string,
   outputDir: string,
+  python: string,
   env: NodeJS.ProcessEnv,
   timeoutSeconds = 240,
 ): Promise<ExecutionResult> {
   const start = performance.now();
+  const outputPath = join(outputDir, basename(name));
   const args = [
-    "nbconvert",
-    "--to",
-    "notebook",
-    "--execute",
-    `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
-    `--ExecutePreprocessor.timeout=${timeoutSeconds}`,
-    "--output-dir",
-    outputDir,
-    join(NOTEBOOK_DIR, name),
+    join(NOTEBOOK_DIR, "execute.py"),
+    resolve(NOTEBOOK_DIR, name),
+    outputPath,
+    KERNEL_NAME,
+    String(timeoutSeconds),
   ];
   return new Promise((done, fail) => {
-    const child = spawn("jupyter", args, {
+    const child = spawn(python, args, {
       cwd: NOTEBOOK_DIR,
       env,
       stdio: ["ignore", "ignore", "pipe"],
@@ -172,15 +202,11 @@ export function executeNotebook(
     });
     child.on("error", fail);
     child.on("close", (code) => {
-      const outputPath = join(outputDir, basename(name));
-      const exitCode = code ?? 1;
-      let notebook: Notebook | null = null;
-      if (exitCode === 0) notebook = readNotebook(outputPath);
       done({
         name,
-        notebook,
+        notebook: existsSync(outputPath) ? readNotebook(outputPath) : null,
         outputPath,
-        exitCode,
+        exitCode: code ?? 1,
         stderr,
         seconds: (performance.now() - start) / 1000,
       });
@@ -195,9 +221,10 @@ export function executeNotebook(
  * start with the PNG signature). An empty list means the notebook
  * passed.
  *
- * NOTE: tslab leaves `execution_count` empty, so whether every cell ran
- * is read from nbconvert's exit code instead (it stops at the first
- * failing cell and exits non-zero).
+ * NOTE: tslab leaves `execution_count` empty and reports a failing cell
+ * as stderr text, so whether every cell ran is read from the exit code
+ * of `execute.py` (nbclient stops at the first cell whose reply is an
+ * error), not from here.
  */
 export function notebookFaults(notebook: Notebook): string[] {
   const faults: string[] = [];
@@ -251,17 +278,22 @@ async function main(argv: string[]): Promise<number> {
     .filter((a) => a.endsWith(".ipynb"))
     .map((a) => basename(a));
   const names = named.length > 0 ? named : listNotebooks();
+  const python = jupyterPython();
+  if (python === null) {
+    process.stderr.write(`notebooks: ${JUPYTER_MISSING}\n`);
+    return 1;
+  }
   const { env, cleanup } = privateJupyter();
   const outputDir = mkdtempSync(join(tmpdir(), "mpcl-notebooks-"));
   let failed = 0;
   try {
     const results = await Promise.all(
-      names.map((name) => executeNotebook(name, outputDir, env)),
+      names.map((name) => executeNotebook(name, outputDir, python, env)),
     );
     for (const result of results) {
       const faults =
-        result.notebook === null
-          ? [`nbconvert exited with ${result.exitCode}:\n${result.stderr}`]
+        result.exitCode !== 0 || result.notebook === null
+          ? [`execute.py exited with ${result.exitCode}:\n${result.stderr}`]
           : notebookFaults(result.notebook);
       const status = faults.length === 0 ? "ok" : "FAILED";
       process.stdout.write(

@@ -3,7 +3,7 @@
 // every cell tagged "figure" must display a PNG. The committed copies must
 // carry their outputs, so that a code host shows the figures.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +11,8 @@ import {
   type ExecutionResult,
   executeNotebook,
   FIGURE_TAG,
-  hasJupyter,
+  JUPYTER_MISSING,
+  jupyterPython,
   KERNEL_NAME,
   listNotebooks,
   NOTEBOOK_DIR,
@@ -21,7 +22,10 @@ import {
   readNotebook,
 } from "../../notebooks/run.js";
 
-const EXPECTED = ["01-graphs-and-aggregators.ipynb"];
+const EXPECTED = [
+  "01-graphs-and-aggregators.ipynb",
+  "02-learning-dynamics.ipynb",
+];
 
 /** A one-pixel PNG, base64, padded past the checker's minimum size. */
 const PNG = Buffer.concat([
@@ -132,25 +136,48 @@ describe("the committed notebooks", () => {
   });
 });
 
+/** Three cells: one prints, one throws, one would print after it. */
+function failingNotebook(): object {
+  const code = (source: string) => ({
+    cell_type: "code",
+    source,
+    metadata: {},
+    execution_count: null,
+    outputs: [],
+  });
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: KERNEL_NAME, display_name: "TypeScript" } },
+    cells: [
+      code('console.log("before", 6 * 7);'),
+      code('throw new RangeError("deliberately thrown");'),
+      code('console.log("after");'),
+    ],
+  };
+}
+
 describe("executing the notebooks", () => {
   const results = new Map<string, ExecutionResult>();
   let cleanup = () => {};
   let outputDir = "";
 
   beforeAll(async () => {
-    if (!hasJupyter()) {
-      throw new Error(
-        "notebooks test: expected `jupyter nbconvert` on PATH (Debian: " +
-          "jupyter-nbconvert python3-nbclient jupyter-client), found none",
-      );
-    }
+    const python = jupyterPython();
+    if (python === null) throw new Error(`notebooks test: ${JUPYTER_MISSING}`);
     const jupyter = privateJupyter();
     cleanup = jupyter.cleanup;
     outputDir = mkdtempSync(join(tmpdir(), "mpcl-notebooks-test-"));
-    const done = await Promise.all(
-      EXPECTED.map((name) => executeNotebook(name, outputDir, jupyter.env)),
+
+    // a notebook whose second cell throws, run beside the real ones
+    const failing = join(outputDir, "failing.ipynb");
+    writeFileSync(failing, JSON.stringify(failingNotebook()));
+    const runs = [...EXPECTED, failing].map((name) =>
+      executeNotebook(name, outputDir, python, jupyter.env),
     );
-    for (const result of done) results.set(result.name, result);
+    for (const result of await Promise.all(runs)) {
+      results.set(result.name, result);
+    }
   }, 600_000);
 
   afterAll(() => {
@@ -158,10 +185,21 @@ describe("executing the notebooks", () => {
     if (outputDir !== "") rmSync(outputDir, { recursive: true, force: true });
   });
 
+  it("reports a cell that throws, with the kernel's message", () => {
+    const result = results.get(join(outputDir, "failing.ipynb"));
+    expect(result?.exitCode).toBe(1);
+    expect(result?.stderr).toContain("RangeError: deliberately thrown");
+
+    // the executed notebook is written up to the failing cell
+    const outputs = result?.notebook?.cells.map((c) => c.outputs ?? []);
+    expect(JSON.stringify(outputs?.[0])).toContain("before 42");
+    expect(outputs?.[2]).toEqual([]);
+  });
+
   it.each(EXPECTED)("%s runs every cell and shows its figures", (name) => {
     const result = results.get(name);
     expect(result, name).toBeDefined();
-    expect(result!.exitCode, result!.stderr.slice(-3000)).toBe(0);
+    expect(result!.exitCode, result!.stderr.slice(-4000)).toBe(0);
     expect(notebookFaults(result!.notebook!)).toEqual([]);
   });
 });
