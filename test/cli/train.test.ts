@@ -92,7 +92,7 @@ describe("mpcl train", () => {
     expect(saved.histories.map((h) => h.length)).toEqual([3, 3]);
   });
 
-  it("prints a table with the published number", () => {
+  it("prints a table from --first-seed with the published number", () => {
     const path = configFile("tiny-table.json", tiny);
     const { stdout, status } = runMpcl([
       "train",
@@ -100,12 +100,14 @@ describe("mpcl train", () => {
       path,
       "--seeds",
       "1",
+      "--first-seed",
+      "3",
       "--epochs",
       "1",
     ]);
     expect(status).toBe(0);
     expect(stdout).toMatch(/seed\s+test %\s+val %\s+best epoch\s+epochs/);
-    expect(stdout).toMatch(/^0\s+\d+\.\d\s+\d+\.\d\s+1\s+1\s/m);
+    expect(stdout).toMatch(/^3\s+\d+\.\d\s+\d+\.\d\s+1\s+1\s/m);
     expect(stdout).toMatch(
       /test accuracy: \d+\.\d ± 0\.0 %\s+\(published 81\.5\)/,
     );
