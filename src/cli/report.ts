@@ -64,7 +64,7 @@ export const REPORT_SECTIONS = ["theory", "spectrum", "contrastive"] as const;
 export type ReportSectionName = (typeof REPORT_SECTIONS)[number];
 
 /** The options of `mpcl report`, as commander hands them over. */
-interface ReportOptions {
+export interface ReportOptions {
   out: string;
   quick?: boolean;
   json?: boolean;
@@ -132,7 +132,7 @@ export function registerReport(program: Command): void {
     .option(
       "--trick <name>",
       `the contrastive trick compared: ${REPORT_TRICKS.join(" | ")}`,
-      "attention",
+      "knn",
     )
     .option("--epochs <n>", "contrastive epochs (default 40, quick 2)")
     .option(
@@ -151,8 +151,8 @@ export function registerReport(program: Command): void {
     });
 }
 
-/** The options checked and converted. */
-interface ResolvedReportOptions {
+/** The options checked and converted (see {@link resolveReportOptions}). */
+export interface ResolvedReportOptions {
   out: string;
   quick: boolean;
   json: boolean;
@@ -164,8 +164,19 @@ interface ResolvedReportOptions {
   perturbation: number;
 }
 
-/** Check the command's options; `ConfigError` names the bad one. */
-function resolveOptions(opts: ReportOptions): ResolvedReportOptions {
+/**
+ * Check and convert the command's options: `--seed` an integer ≥ 0,
+ * `--trick` one of {@link REPORT_TRICKS}, `--epochs` an integer ≥ 1
+ * (default 40, with `--quick` 2), `--sections` a list of
+ * {@link REPORT_SECTIONS}, `--checks` ids of theory checks (default all),
+ * `--perturbation` finite.
+ *
+ * @throws ConfigError naming the option, the expected and the received
+ *   value.
+ */
+export function resolveReportOptions(
+  opts: ReportOptions,
+): ResolvedReportOptions {
   const fn = "mpcl report";
   const seed = Number(opts.seed);
   if (!Number.isInteger(seed) || seed < 0) {
@@ -262,7 +273,7 @@ const verdict = (pass: boolean): ReportCell => ({
 
 /** Run the whole job. */
 async function runReport(raw: ReportOptions): Promise<void> {
-  const opts = resolveOptions(raw);
+  const opts = resolveReportOptions(raw);
   const { out, quick, seed } = opts;
   const started = performance.now();
   const startedCpu = cpuSeconds();
