@@ -373,6 +373,10 @@ function gatFactory(config: ModelConfig, s: ConvSpec, v2: boolean): Layer {
  * heads). With `jk` every layer is hidden and a Linear classifier with
  * dropout follows the readout. Works for 1 to 64 layers and more.
  *
+ * LIMITATION: APPNP's dropout on the adjacency matrix (Klicpera et al.)
+ * is not configurable here: the propagation runs without edge dropout;
+ * `dropEdge` drops edges for every layer instead.
+ *
  * @throws ConfigError for sizes that are not positive integers, or an
  *   SGC model with more than one layer or a readout.
  */

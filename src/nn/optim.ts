@@ -155,6 +155,11 @@ export interface OptimizerState {
  * `Parameter.name`, then by the variable's own name) and leaves the
  * others unchanged, then advances the step count. The caller keeps
  * ownership of `grads`.
+ *
+ * LIMITATION: the step count is shared by all parameters, so a parameter
+ * that missed some steps gets Adam's bias correction of the global count
+ * (PyTorch keeps one count per parameter); with every parameter in every
+ * step, as in full-batch training, the two agree.
  */
 export abstract class Optimizer {
   /** The parameters, in the order given. */

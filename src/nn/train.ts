@@ -264,6 +264,14 @@ interface Best {
  * After `patience` epochs without improvement the run stops (never with
  * patience 0), and the kept weights are loaded back for the test.
  *
+ * LIMITATION: training is full-batch: every epoch runs the whole graph
+ * (two forward passes and one backward pass), so memory grows with
+ * N × width and there is no neighbour sampling for graphs that do not fit.
+ * LIMITATION: with `both`, as in the GAT authors' code, the kept weights
+ * can be much older than the last improvement: when accuracy and loss
+ * never again improve together, the run continues on either one while the
+ * weights of that earlier epoch are the ones tested.
+ *
  * @throws NumericalError naming the epoch when the loss or a gradient is
  *   NaN or infinite; the model keeps the weights of the last finite
  *   epoch (no update is applied).
