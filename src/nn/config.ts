@@ -254,9 +254,9 @@ const GAT_TRAIN: Partial<TrainDefaults> = {
  * 16 hidden, ReLU, dropout 0.5, Adam lr 0.01, L2 5e-4 on all weights,
  * 200 epochs, patience 100 on validation loss).
  *
- * NOTE: every convolution has a bias; Kipf & Welling's GCN code has none
- * by default (a bias initialised at zero changes Cora's accuracy by less
- * than the spread over seeds).
+ * NOTE: every convolution has a bias, initialised at zero; Kipf &
+ * Welling's GCN code has none by default. The GCN results of
+ * `experiments/results/planetoid-supervised.md` are with the bias.
  *
  * NOTE: GCN stops with a patience of 100 on the validation loss and
  * keeps the best weights, rather than Kipf's rule (stop once the loss
