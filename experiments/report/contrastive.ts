@@ -72,8 +72,8 @@ export function withTrick(
     return {
       name: "kNN extra positives",
       description:
-        "5 nearest neighbours in input-feature space added as positive " +
-        "edges of the augmentation graph (rewiring)",
+        "each node's 5 nearest neighbours (cosine of the input features) " +
+        "added as positive edges of the augmentation graph (rewiring)",
       config: { ...config, tricks: { ...config.tricks, rewire } },
     };
   }

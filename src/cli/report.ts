@@ -16,6 +16,7 @@
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import {
   type ContrastiveVariantResult,
@@ -327,26 +328,41 @@ async function runReport(raw: ReportOptions): Promise<void> {
         config,
       };
       const every = opts.epochs >= 20 ? 10 : 0;
-      contrastive = runContrastiveVariants(
-        [baseline, withTrick(config, opts.trick)],
-        data,
-        {
+      const variants = [baseline, withTrick(config, opts.trick)];
+
+      // a bar on a terminal, a line every 10 epochs otherwise
+      const bar = process.stderr.isTTY
+        ? new cliProgress.SingleBar(
+            {
+              format: "contrastive {name} [{bar}] {value}/{total} epochs",
+              stream: process.stderr,
+            },
+            cliProgress.Presets.shades_classic,
+          )
+        : null;
+      bar?.start(opts.epochs * variants.length, 0, { name: "" });
+      try {
+        contrastive = runContrastiveVariants(variants, data, {
           epochs: opts.epochs,
           seed,
           evaluateEvery: every,
           onEpoch: (name, event) => {
+            bar?.increment({ name });
+            if (bar !== null) return;
             if (event.epoch % 10 === 0 || event.epoch === event.epochs) {
               progress(
                 `contrastive ${name}: epoch ${event.epoch}/${event.epochs}` +
                   (event.evaluation === undefined
                     ? ""
-                    : `, probe accuracy ` +
+                    : ", probe accuracy " +
                       event.evaluation.testAccuracy.toFixed(3)),
               );
             }
           },
-        },
-      );
+        });
+      } finally {
+        bar?.stop();
+      }
       return contrastiveSection(out, opts, contrastive);
     });
     sections.push(built);
@@ -369,8 +385,19 @@ async function runReport(raw: ReportOptions): Promise<void> {
     }),
   );
 
-  // the page and its Markdown twin
+  // the summary, first
   const pass = theoryResults.every((r) => r.result.pass);
+  sections.unshift(
+    summarySection({
+      theory: theoryResults.map((r) => r.result),
+      spectrum: spectrum as GraphSpectrumSummary | null,
+      contrastive,
+      total,
+      backend: runtime.backend,
+    }),
+  );
+
+  // the page and its Markdown twin
   const figures = sections
     .flatMap((s) => s.blocks)
     .filter((b) => b.kind === "figure").length;
@@ -432,6 +459,70 @@ async function runReport(raw: ReportOptions): Promise<void> {
     console.log(`markdown: ${written.markdown}`);
   }
   if (!pass) process.exitCode = 1;
+}
+
+/** The first section: one line per part that ran. */
+function summarySection(run: {
+  theory: readonly CheckResult[];
+  spectrum: GraphSpectrumSummary | null;
+  contrastive: readonly ContrastiveVariantResult[];
+  total: { seconds: number; cpuSeconds: number };
+  backend: string;
+}): ReportSection {
+  const items: string[] = [];
+  if (run.theory.length > 0) {
+    const failed = run.theory.filter((r) => !r.pass).map((r) => r.id);
+    items.push(
+      failed.length === 0
+        ? `Theory: all ${run.theory.length} checks pass.`
+        : `Theory: check(s) ${failed.join(", ")} FAIL, ` +
+            `${run.theory.length - failed.length} of ${run.theory.length} pass.`,
+    );
+  }
+  const figure1 = run.theory.find((r) => r.id === "9")?.details;
+  if (figure1 !== undefined) {
+    const accuracy = (panel: string) =>
+      String(figure1[`meanAccuracy ${panel}`] ?? "?");
+    items.push(
+      "Figure 1: linear-probe accuracy " +
+        `${accuracy("initial")} on the initial features, ` +
+        `${accuracy("alignment only")} after alignment alone, ` +
+        `${accuracy("alignment + uniformity (InfoNCE, sphere)")} with ` +
+        "InfoNCE's uniformity.",
+    );
+  }
+  const s = run.spectrum;
+  if (s !== null) {
+    items.push(
+      `Cora: ${s.components.count} connected components` +
+        (s.multiplicity === null
+          ? ""
+          : `, eigenvalue 1 of Ā ${s.multiplicity.measured} times`) +
+        `; spectral gap of the largest component ` +
+        `${formatNumber(s.largestComponent.gaps[0])}; ` +
+        `${s.communities.count} Louvain communities, NMI ` +
+        `${s.communities.nmi.toFixed(3)} with the classes.`,
+    );
+  }
+  const [base, trick] = run.contrastive;
+  if (base !== undefined && trick !== undefined) {
+    const delta = (trick.testAccuracy - base.testAccuracy) * 100;
+    items.push(
+      `Contrastive: GRACE on Cora after ${base.epochs} epochs, probe ` +
+        `accuracy ${base.testAccuracy.toFixed(3)}; with ${trick.name} ` +
+        `${trick.testAccuracy.toFixed(3)} (${delta >= 0 ? "+" : ""}` +
+        `${delta.toFixed(1)} points, one seed).`,
+    );
+  }
+  items.push(
+    `The whole job: ${run.total.seconds.toFixed(1)} s wall-clock, ` +
+      `${run.total.cpuSeconds.toFixed(1)} s of CPU, on ${run.backend}.`,
+  );
+  return {
+    id: "summary",
+    title: "Summary",
+    blocks: [{ kind: "list", items }],
+  };
 }
 
 /** The theory checks' section and the Figure 1 section. */

@@ -90,6 +90,8 @@ describe("mpcl report", () => {
       "total",
     ]);
     const html = readFileSync(join(out, "index.html"), "utf8");
+    expect(html).toContain('<section id="summary">');
+    expect(html).toContain("<li>Theory: all 2 checks pass.</li>");
     expect(html).toContain('<section id="theory">');
     expect(html).toContain('<section id="spectrum">');
     expect(html).toContain('<section id="runtime">');
@@ -125,6 +127,7 @@ describe("mpcl report", () => {
     expect(html).toContain('<td class="fail">NO</td>');
     expect(html).not.toContain('<td class="pass">');
     expect(html).toContain("a theory check FAILS");
+    expect(html).toContain("<li>Theory: check(s) 1 FAIL, 0 of 1 pass.</li>");
     const markdown = readFileSync(join(out, "report.md"), "utf8");
     expect(markdown).toMatch(/^\| 1 \| .* \| \*\*NO\*\* \| /m);
   });

@@ -196,6 +196,7 @@ describe.skipIf(skip)(title, () => {
     expect(requests).toEqual([url]);
     expect(facts.scripts).toBe(0);
     expect(facts.sections).toEqual([
+      "summary",
       "theory",
       "figure1",
       "spectrum",
