@@ -26,4 +26,6 @@ export * from "./mp/index.js";
 export * from "./nn/index.js";
 export * from "./plot/index.js";
 export * from "./random.js";
+export * from "./report/document.js";
+export * from "./report/write.js";
 export * from "./spectral/index.js";
