@@ -60,4 +60,12 @@ describe("README examples", () => {
     const distance = Number(lines[lines.length - 1]);
     expect(distance).toBeLessThan(1e-4);
   });
+
+  it("the GNN example trains a GCN on Cora to about 81 %", () => {
+    const out = run(blocks[4], "gnn");
+    const lines = out.trim().split("\n");
+    const accuracy = Number(lines[lines.length - 1]);
+    expect(lines[0]).toContain("true");
+    expect(accuracy).toBeGreaterThan(0.78);
+  });
 });
