@@ -25,6 +25,8 @@ import {
 const EXPECTED = [
   "01-graphs-and-aggregators.ipynb",
   "02-learning-dynamics.ipynb",
+  "03-gnn-tricks-in-contrastive-training.ipynb",
+  "04-spectral-analysis.ipynb",
 ];
 
 /** A one-pixel PNG, base64, padded past the checker's minimum size. */
