@@ -32,6 +32,7 @@ import {
   resolveAggregator,
   SumAggregator,
 } from "./aggregators.js";
+import { denseMatMul } from "./linear.js";
 import {
   type AffinityGraphLike,
   type BipartiteCSR,
@@ -175,31 +176,32 @@ function maskDiagonal(
 }
 
 /**
- * `A B + u vᵀ + 1 cᵀ` as one product. With a row term u ([b]), `bv` is B
- * with the row vᵀ appended, and u rides on an extra column of A; without
- * one, `bv` is B. The column term c ([N]) is the product's fused bias.
+ * `t` ([rows, w]) with columns appended: each entry of `extra` is a
+ * length-`rows` vector, or a number that fills its column. Rank-one terms
+ * of a block then ride inside one product: `[A, u, 1] [B, 1, c]ᵀ =
+ * A Bᵀ + u 1ᵀ + 1 cᵀ`.
  */
-function productPlusTerms(
-  a: tf.Tensor2D,
-  u: tf.Tensor | null,
-  bv: tf.Tensor2D,
-  c: tf.Tensor1D | null,
+function withColumns(
+  t: tf.Tensor2D,
+  extra: Array<tf.Tensor | number>,
 ): tf.Tensor2D {
-  return tf.tidy((): tf.Tensor2D => {
-    const left =
-      u === null ? a : tf.concat([a, tf.reshape(u, [a.shape[0], 1])], 1);
-    if (c === null) return tf.matMul(left, bv) as tf.Tensor2D;
-    return tf.fused.matMul({ a: left, b: bv, bias: c }) as tf.Tensor2D;
+  if (extra.length === 0) return t;
+  return tf.tidy(() => {
+    const rows = t.shape[0];
+    const cols = extra.map((e) =>
+      typeof e === "number" ? tf.fill([rows, 1], e) : tf.reshape(e, [rows, 1]),
+    );
+    return tf.concat([t, ...cols], 1) as tf.Tensor2D;
   });
 }
 
-/** Append a row to a k × N matrix: (k + 1) × N (ones when omitted). */
-function withRow(t: tf.Tensor2D, row?: tf.Tensor): tf.Tensor2D {
-  return tf.tidy(() => {
-    const n = t.shape[1];
-    const extra = row === undefined ? tf.ones([1, n]) : tf.reshape(row, [1, n]);
-    return tf.concat([t, extra], 0) as tf.Tensor2D;
-  });
+/**
+ * `A Bᵀ` for A `[b, w]` against every row of B `[N, w]`: the b × N block
+ * of all row pairs, on `denseMatMul` (the native GEMM where it is built,
+ * reading B in place: no transposed copy).
+ */
+function rowProducts(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return denseMatMul(a, b, { transposeB: true });
 }
 
 /**
@@ -225,8 +227,23 @@ function scaledRows(
 }
 
 /**
- * The b × N weights of rows `[r0, r1)`, without gradient, with `ft` the
- * explicit transpose Fᵀ: for dot `W_I = (F_I / τ) Fᵀ` (pairs i = j set to
+ * The right operand of the logits: F ([N, k]), or `[F, β]` ([N, k + 1])
+ * for softmax with a bias, so that {@link blockWeights} adds β inside its
+ * product.
+ */
+function logitOperand(
+  ctx: BlockContext,
+  f: tf.Tensor2D,
+  bias: tf.Tensor1D | null,
+): tf.Tensor2D {
+  return ctx.kind === "softmax" && bias !== null
+    ? withColumns(f, [bias])
+    : tf.clone(f);
+}
+
+/**
+ * The b × N weights of rows `[r0, r1)`, without gradient, with `fb` from
+ * {@link logitOperand}: for dot `W_I = (F_I / τ) Fᵀ` (pairs i = j set to
  * 0 with `excludeSelf`); for softmax the row softmax of the logits
  * `L_I = (F_I / τ) Fᵀ + 1 βᵀ` and, when `withLse`, the row
  * log-normalisers `lse_i = log Σ_j exp L_ij` ([b]), read off the softmax
@@ -235,17 +252,16 @@ function scaledRows(
 function blockWeights(
   ctx: BlockContext,
   f: tf.Tensor2D,
-  ft: tf.Tensor2D,
-  bias: tf.Tensor1D | null,
+  fb: tf.Tensor2D,
   r0: number,
   r1: number,
   withLse = false,
 ): { w: tf.Tensor2D; lse: tf.Tensor1D | null } {
   const out = tf.tidy(() => {
     const fi = scaledRows(ctx, f, r0, r1);
-    const colTerm = ctx.kind === "softmax" ? bias : null;
-    let l = productPlusTerms(fi, null, ft, colTerm);
-    fi.dispose();
+    const left = fb.shape[1] > f.shape[1] ? withColumns(fi, [1]) : fi;
+    let l = rowProducts(left, fb);
+    tf.dispose([fi, left]);
     if (ctx.kind === "dot") {
       return [ctx.excludeSelf ? maskDiagonal(l, r0, r1, 0) : l];
     }
@@ -334,8 +350,11 @@ type BlockReporter = (
  * `(dW[:, J])ᵀ = X_J Gᵀ`. For dot, W is symmetric and
  * `dW_J + (dW[:, J])ᵀ = [G_J, X_J] [Xᵀ; Gᵀ]` is one product.
  *
- * Every product is a plain matMul against an explicit transpose (Fᵀ, Xᵀ,
- * Gᵀ, made once); at most four b × N matrices are alive at a time.
+ * Every product runs on `denseMatMul` against the N-row matrices as they
+ * are stored (F, X, G, with rank-one terms appended as columns, made
+ * once); at most four b × N matrices are alive at a time. Each output row
+ * is one row-wise chain of float32 operations whatever the block, so the
+ * result does not depend on the block size.
  */
 function fusedPropagate(
   ctx: BlockContext,
@@ -353,17 +372,17 @@ function fusedPropagate(
     fIn: tf.Tensor2D,
     bIn: tf.Tensor1D | null,
   ): tf.Tensor[] => {
-    const ft = tf.transpose(fIn);
+    const fb = logitOperand(ctx, fIn, bIn);
     const ys: tf.Tensor2D[] = [];
     const lses: tf.Tensor1D[] = [];
     for (const [r0, r1] of blocks) {
-      const { w, lse } = blockWeights(ctx, fIn, ft, bIn, r0, r1, true);
-      ys.push(tf.matMul(w, xIn));
+      const { w, lse } = blockWeights(ctx, fIn, fb, r0, r1, true);
+      ys.push(denseMatMul(w, xIn));
       report("forward", r0, r1);
       w.dispose();
       if (lse !== null) lses.push(lse);
     }
-    ft.dispose();
+    fb.dispose();
     const y = joinRows(ys);
     return lses.length === 0 ? [y] : [y, joinRows(lses)];
   };
@@ -374,34 +393,32 @@ function fusedPropagate(
     fIn: tf.Tensor2D,
   ): tf.Tensor[] => {
     const d = xIn.shape[1];
-    const ft = tf.transpose(fIn);
-    const xgt = tf.tidy(() =>
-      tf.concat([tf.transpose(xIn), tf.transpose(g)], 0),
-    );
+    const fb = logitOperand(ctx, fIn, null);
+    const xg = tf.concat([xIn, g], 1) as tf.Tensor2D;
     const dxs: tf.Tensor2D[] = [];
     const dfs: tf.Tensor2D[] = [];
     for (const [r0, r1] of blocks) {
       const b = r1 - r0;
       const [dx, df] = tf.tidy(() => {
-        const w = blockWeights(ctx, fIn, ft, null, r0, r1).w;
-        const dx = tf.matMul(w, g);
+        const w = blockWeights(ctx, fIn, fb, r0, r1).w;
+        const dx = denseMatMul(w, g);
         w.dispose();
 
         // dW_J + (dW[:, J])ᵀ = G_J Xᵀ + X_J Gᵀ, 0 at excluded pairs
         const gx = tf.concat(
           [tf.slice(g, [r0, 0], [b, d]), tf.slice(xIn, [r0, 0], [b, d])],
           1,
-        );
-        let dl = tf.matMul(gx, xgt);
+        ) as tf.Tensor2D;
+        let dl = rowProducts(gx, xg);
         if (ctx.excludeSelf) dl = maskDiagonal(dl, r0, r1, 0);
-        const df = consume(dl, (t) => tf.matMul(t, fIn));
+        const df = consume(dl, (t) => denseMatMul(t as tf.Tensor2D, fIn));
         report("backward", r0, r1);
         return [dx, ctx.invTau === 1 ? df : tf.mul(df, ctx.invTau)];
       });
       dxs.push(dx as tf.Tensor2D);
       dfs.push(df as tf.Tensor2D);
     }
-    tf.dispose([ft, xgt]);
+    tf.dispose([fb, xg]);
     return [joinRows(dxs), joinRows(dfs)];
   };
 
@@ -415,15 +432,16 @@ function fusedPropagate(
   ): tf.Tensor[] => {
     const d = xIn.shape[1];
 
-    // the explicit transposes (with a row appended for the outer
-    // product terms), made once; c_i = G_i · Y_i
-    const ft = tf.transpose(fIn);
-    const ftOnes = withRow(ft);
-    const xtOnes = tf.tidy(() => withRow(tf.transpose(xIn)));
+    // the right operands, made once, with the rank-one terms as extra
+    // columns: [F, β] for W, [F, 1, −lse] (or [F, −lse]) for the
+    // transposed logits, [X, 1] and [G, c]; c_i = G_i · Y_i
+    const fb = logitOperand(ctx, fIn, bIn);
     const c = tf.sum(tf.mul(g, y), 1);
-    const gtc = tf.tidy(() => withRow(tf.transpose(g), c));
     const negLse = tf.neg(lse);
     const negC = tf.neg(c);
+    const fOnesLse = withColumns(fIn, bIn === null ? [negLse] : [1, negLse]);
+    const xOnes = withColumns(xIn, [1]);
+    const gc = withColumns(g, [c]);
 
     const dxs: tf.Tensor2D[] = [];
     const dfs: tf.Tensor2D[] = [];
@@ -432,7 +450,7 @@ function fusedPropagate(
       const b = r1 - r0;
       const parts = tf.tidy(() => {
         // W_J: the forward's row softmax, recomputed
-        const w = blockWeights(ctx, fIn, ft, bIn, r0, r1).w;
+        const w = blockWeights(ctx, fIn, fb, r0, r1).w;
 
         // (W[:, J])ᵀ = exp(L') with L' = (F_J / τ) Fᵀ + β_J 1ᵀ − 1 lseᵀ,
         // as s ⊙ σ 1ᵀ: s = softmax(L') by rows, σ_j = Σ_i exp(L'_ji) =
@@ -440,41 +458,39 @@ function fusedPropagate(
         // softmax is vectorised, its exp is not)
         const fj = scaledRows(ctx, fIn, r0, r1);
         const biasJ = bIn === null ? null : tf.slice(bIn, [r0], [b]);
-        let lt = productPlusTerms(
-          fj,
-          biasJ,
-          biasJ === null ? ft : ftOnes,
-          negLse,
+        let lt = rowProducts(
+          withColumns(fj, biasJ === null ? [1] : [biasJ, 1]),
+          fOnesLse,
         );
         if (ctx.excludeSelf) lt = maskDiagonal(lt, r0, r1, MASKED_LOGIT);
         const ltMax = tf.max(lt, 1);
-        const s = consume(lt, (t) => tf.softmax(t));
+        const s = consume(lt, (t) => tf.softmax(t)) as tf.Tensor2D;
         const sigma = tf.reshape(tf.div(tf.exp(ltMax), tf.max(s, 1)), [b, 1]);
 
         // dX_J = (W[:, J])ᵀ G = σ ⊙ (s G)
-        const dx = tf.mul(tf.matMul(s, g), sigma);
+        const dx = tf.mul(denseMatMul(s, g), sigma);
 
         // dL_J = W_J ⊙ (G_J Xᵀ − c_J 1ᵀ)
-        const gj = tf.slice(g, [r0, 0], [b, d]);
+        const gj = tf.slice(g, [r0, 0], [b, d]) as tf.Tensor2D;
         const negCJ = tf.slice(negC, [r0], [b]);
         const dl = consume(w, (wj) =>
-          consume(productPlusTerms(gj, negCJ, xtOnes, null), (t) =>
+          consume(rowProducts(withColumns(gj, [negCJ]), xOnes), (t) =>
             tf.mul(wj, t),
           ),
         );
 
         // (dL[:, J])ᵀ = s ⊙ (σ ⊙ (X_J Gᵀ − 1 cᵀ)), the σ folded into the
-        // product: [σ X_J, −σ] [Gᵀ; cᵀ]
+        // product: [σ X_J, −σ] [G, c]ᵀ
         const xj = tf.mul(tf.slice(xIn, [r0, 0], [b, d]), sigma) as tf.Tensor2D;
         const dlt = consume(s, (sj) =>
-          consume(productPlusTerms(xj, tf.neg(sigma), gtc, null), (t) =>
+          consume(rowProducts(withColumns(xj, [tf.neg(sigma)]), gc), (t) =>
             tf.mul(sj, t),
           ),
         );
         const db = bIn === null ? null : tf.sum(dlt, 1);
-        const both = consume(dl, (t) => tf.add(t, dlt));
+        const both = consume(dl, (t) => tf.add(t, dlt)) as tf.Tensor2D;
         dlt.dispose();
-        let df = consume(both, (t) => tf.matMul(t, fIn));
+        let df = consume(both, (t) => denseMatMul(t as tf.Tensor2D, fIn));
         if (ctx.invTau !== 1) df = tf.mul(df, ctx.invTau);
         report("backward", r0, r1);
         return db === null ? [dx, df] : [dx, df, db];
@@ -483,7 +499,7 @@ function fusedPropagate(
       dfs.push(parts[1] as tf.Tensor2D);
       if (parts[2] !== undefined) dbs.push(parts[2] as tf.Tensor1D);
     }
-    tf.dispose([ft, ftOnes, xtOnes, c, gtc, negLse, negC]);
+    tf.dispose([fb, c, negLse, negC, fOnesLse, xOnes, gc]);
     const grads: tf.Tensor[] = [joinRows(dxs), joinRows(dfs)];
     if (bIn !== null) grads.push(joinRows(dbs));
     return grads;
@@ -540,11 +556,11 @@ function weightsBlockDiff(
         dl = ctx.excludeSelf ? maskDiagonal(dw.clone(), r0, r1, 0) : dw;
       }
       const fi = tf.slice(fIn, [r0, 0], [b, fIn.shape[1]]);
-      const rows = tf.pad(tf.matMul(dl, fIn), [
+      const rows = tf.pad(denseMatMul(dl, fIn), [
         [r0, n - r1],
         [0, 0],
       ]);
-      const cols = tf.matMul(tf.transpose(dl), fi);
+      const cols = denseMatMul(dl, fi, { transposeA: true });
       let df = tf.add(rows, cols);
       if (ctx.invTau !== 1) df = tf.mul(df, ctx.invTau);
       return ctx.kind === "softmax" ? [df, tf.sum(dl, 0)] : [df];
@@ -554,8 +570,8 @@ function weightsBlockDiff(
   const op = customOp((ins, save) => {
     const [fIn, bIn] = ins as [tf.Tensor2D, tf.Tensor1D?];
     const w = tf.tidy(() => {
-      const ft = tf.transpose(fIn);
-      return blockWeights(ctx, fIn, ft, finiteBias(bIn ?? null), r0, r1).w;
+      const fb = logitOperand(ctx, fIn, finiteBias(bIn ?? null));
+      return blockWeights(ctx, fIn, fb, r0, r1).w;
     });
     save([fIn, w]);
     return {
