@@ -20,12 +20,13 @@ from nbclient.exceptions import CellExecutionError
 
 
 def main(source, output, kernel, timeout):
+    source = os.path.abspath(source)
     notebook = nbformat.read(source, as_version=4)
     client = NotebookClient(
         notebook,
         kernel_name=kernel,
         timeout=int(timeout),
-        resources={"metadata": {"path": os.path.dirname(os.path.abspath(source))}},
+        resources={"metadata": {"path": os.path.dirname(source) or "."}},
     )
     failed = None
     try:
@@ -37,7 +38,9 @@ def main(source, output, kernel, timeout):
         return 0
     for index, cell in enumerate(notebook.cells):
         outputs = cell.get("outputs", [])
-        texts = [o.get("text", "") for o in outputs if o.get("name") == "stderr"]
+        texts = [
+            o.get("text", "") for o in outputs if o.get("name") == "stderr"
+        ]
         if any(texts):
             print(f"cell {index} wrote on stderr:", file=sys.stderr)
             print("".join(texts)[-3000:], file=sys.stderr)
