@@ -247,7 +247,9 @@ function logitOperand(
  * 0 with `excludeSelf`); for softmax the row softmax of the logits
  * `L_I = (F_I / τ) Fᵀ + 1 βᵀ` and, when `withLse`, the row
  * log-normalisers `lse_i = log Σ_j exp L_ij` ([b]), read off the softmax
- * as `max_j L_ij − log max_j W_ij` (no exp over the block).
+ * as `max_j L_ij − log max_j W_ij` (no exp over the block). With
+ * `keepLogits`, softmax also returns L_I itself (excluded pairs at
+ * {@link MASKED_LOGIT}).
  */
 function blockWeights(
   ctx: BlockContext,
@@ -256,24 +258,32 @@ function blockWeights(
   r0: number,
   r1: number,
   withLse = false,
-): { w: tf.Tensor2D; lse: tf.Tensor1D | null } {
-  const out = tf.tidy(() => {
+  keepLogits = false,
+): {
+  w: tf.Tensor2D;
+  lse: tf.Tensor1D | null;
+  logits: tf.Tensor2D | null;
+} {
+  const out = tf.tidy((): Record<string, tf.Tensor> => {
     const fi = scaledRows(ctx, f, r0, r1);
     const left = fb.shape[1] > f.shape[1] ? withColumns(fi, [1]) : fi;
     let l = rowProducts(left, fb);
     tf.dispose([fi, left]);
     if (ctx.kind === "dot") {
-      return [ctx.excludeSelf ? maskDiagonal(l, r0, r1, 0) : l];
+      return { w: ctx.excludeSelf ? maskDiagonal(l, r0, r1, 0) : l };
     }
     if (ctx.excludeSelf) l = maskDiagonal(l, r0, r1, MASKED_LOGIT);
     const m = withLse ? tf.max(l, 1) : null;
-    const w = consume(l, (t) => tf.softmax(t));
-    if (m === null) return [w];
-    return [w, tf.sub(m, tf.log(tf.max(w, 1)))];
+    const w = keepLogits ? tf.softmax(l) : consume(l, (t) => tf.softmax(t));
+    const parts: Record<string, tf.Tensor> = { w };
+    if (m !== null) parts.lse = tf.sub(m, tf.log(tf.max(w, 1)));
+    if (keepLogits) parts.logits = l;
+    return parts;
   });
   return {
-    w: out[0] as tf.Tensor2D,
-    lse: (out[1] ?? null) as tf.Tensor1D | null,
+    w: out.w as tf.Tensor2D,
+    lse: (out.lse ?? null) as tf.Tensor1D | null,
+    logits: (out.logits ?? null) as tf.Tensor2D | null,
   };
 }
 
@@ -439,7 +449,7 @@ function fusedPropagate(
     const c = tf.sum(tf.mul(g, y), 1);
     const negLse = tf.neg(lse);
     const negC = tf.neg(c);
-    const fOnesLse = withColumns(fIn, bIn === null ? [negLse] : [1, negLse]);
+    const fOnesLse = bIn === null ? null : withColumns(fIn, [1, negLse]);
     const xOnes = withColumns(xIn, [1]);
     const gc = withColumns(g, [c]);
 
@@ -449,20 +459,37 @@ function fusedPropagate(
     for (const [r0, r1] of blocks) {
       const b = r1 - r0;
       const parts = tf.tidy(() => {
-        // W_J: the forward's row softmax, recomputed
-        const w = blockWeights(ctx, fIn, fb, r0, r1).w;
+        // W_J: the forward's row softmax, recomputed (and its logits L_J
+        // without a bias)
+        const { w, logits } = blockWeights(
+          ctx,
+          fIn,
+          fb,
+          r0,
+          r1,
+          false,
+          bIn === null,
+        );
 
         // (W[:, J])ᵀ = exp(L') with L' = (F_J / τ) Fᵀ + β_J 1ᵀ − 1 lseᵀ,
         // as s ⊙ σ 1ᵀ: s = softmax(L') by rows, σ_j = Σ_i exp(L'_ji) =
         // exp(max_i L'_ji) / max_i s_ji, where max_i L'_ji <= 0 (WASM's
-        // softmax is vectorised, its exp is not)
-        const fj = scaledRows(ctx, fIn, r0, r1);
-        const biasJ = bIn === null ? null : tf.slice(bIn, [r0], [b]);
-        let lt = rowProducts(
-          withColumns(fj, biasJ === null ? [1] : [biasJ, 1]),
-          fOnesLse,
-        );
-        if (ctx.excludeSelf) lt = maskDiagonal(lt, r0, r1, MASKED_LOGIT);
+        // softmax is vectorised, its exp is not). Without a bias,
+        // L' = L_J − 1 lseᵀ is one pass over the logits; with one, it is
+        // one product against [F, 1, −lse] (L_J + β_J 1ᵀ − 1 (β + lse)ᵀ
+        // would lose L_J wherever β_i = −∞).
+        let lt: tf.Tensor2D;
+        if (logits !== null) {
+          lt = consume(logits, (t) => tf.sub(t, lse)) as tf.Tensor2D;
+        } else {
+          const fj = scaledRows(ctx, fIn, r0, r1);
+          const biasJ = tf.slice(bIn as tf.Tensor1D, [r0], [b]);
+          lt = rowProducts(
+            withColumns(fj, [biasJ, 1]),
+            fOnesLse as tf.Tensor2D,
+          );
+          if (ctx.excludeSelf) lt = maskDiagonal(lt, r0, r1, MASKED_LOGIT);
+        }
         const ltMax = tf.max(lt, 1);
         const s = consume(lt, (t) => tf.softmax(t)) as tf.Tensor2D;
         const sigma = tf.reshape(tf.div(tf.exp(ltMax), tf.max(s, 1)), [b, 1]);
@@ -499,7 +526,8 @@ function fusedPropagate(
       dfs.push(parts[1] as tf.Tensor2D);
       if (parts[2] !== undefined) dbs.push(parts[2] as tf.Tensor1D);
     }
-    tf.dispose([fb, c, negLse, negC, fOnesLse, xOnes, gc]);
+    tf.dispose([fb, c, negLse, negC, xOnes, gc]);
+    if (fOnesLse !== null) fOnesLse.dispose();
     const grads: tf.Tensor[] = [joinRows(dxs), joinRows(dfs)];
     if (bIn !== null) grads.push(joinRows(dbs));
     return grads;
