@@ -5,6 +5,8 @@
  */
 
 export * from "./augmentation.js";
+export * from "./checkpoint.js";
+export * from "./config.js";
 export * from "./encoders.js";
 export * from "./heads.js";
 export {
@@ -19,6 +21,10 @@ export {
 export * from "./objectives.js";
 export * from "./simulate.js";
 export * from "./step.js";
+export * from "./trainer.js";
+export * from "./tricks/attention.js";
+export * from "./tricks/memory.js";
+export * from "./tricks/rewire.js";
 export {
   type AlignmentUpdateOptions,
   alignmentUpdate,
