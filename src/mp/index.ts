@@ -6,8 +6,8 @@
  */
 
 export * from "./affinity.js";
-export * from "./attention.js";
 export * from "./aggregators.js";
+export * from "./attention.js";
 export * from "./linear.js";
 export * from "./propagate.js";
 export * from "./segment.js";
