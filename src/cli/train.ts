@@ -16,6 +16,10 @@
  *
  * A progress bar goes to standard error when it is a terminal, unless
  * `--json` or `--quiet`.
+ *
+ * A config with `"task": "contrastive"` runs the contrastive trainer
+ * instead (`cli/trainContrastive.ts`: same output contract, the mean
+ * being the linear-probe test accuracy; `--checkpoint`, `--resume`).
  */
 
 import { randomBytes } from "node:crypto";
@@ -24,6 +28,10 @@ import { join } from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { initBackend } from "../backend.js";
+import {
+  loadContrastiveConfig,
+  readConfigTask,
+} from "../contrastive/config.js";
 import { ConfigError } from "../errors.js";
 import { loadDataset } from "../graph/datasets/index.js";
 import {
@@ -36,6 +44,7 @@ import {
   nodeClassificationData,
   trainNodeClassifier,
 } from "../nn/train.js";
+import { runContrastiveTrain } from "./trainContrastive.js";
 import { table } from "./util.js";
 
 /** The options of `mpcl train`, as commander hands them over. */
@@ -47,6 +56,8 @@ interface TrainOptions {
   json?: boolean;
   out?: string;
   quiet?: boolean;
+  checkpoint?: string;
+  resume?: boolean;
 }
 
 /** One seed's outcome, in the JSON report. */
@@ -88,8 +99,8 @@ export function registerTrain(program: Command): void {
   program
     .command("train")
     .description(
-      "supervised node classification from an experiment config " +
-        "(experiments/configs/*.json), one run per seed",
+      "supervised node classification or contrastive training from an " +
+        "experiment config (experiments/configs/*.json), one run per seed",
     )
     .requiredOption("--config <file>", "the experiment config (JSON)")
     .option("--seeds <n>", "number of seeds 0..n-1 (default: the config's)")
@@ -102,6 +113,11 @@ export function registerTrain(program: Command): void {
     .option("--json", "print one JSON object instead of the table")
     .option("--out <dir>", "write the full report to DIR/<name>.json")
     .option("--quiet", "no progress bar")
+    .option(
+      "--checkpoint <dir>",
+      "contrastive configs: keep a checkpoint per seed in DIR/seed<s>/",
+    )
+    .option("--resume", "contrastive configs: go on from --checkpoint")
     .action(async (opts: TrainOptions) => {
       await runTrain(opts);
     });
@@ -125,6 +141,12 @@ function round(x: number, digits: number): number {
 }
 
 async function runTrain(opts: TrainOptions): Promise<void> {
+  // contrastive configs have their own runner (cli/trainContrastive.ts)
+  if (readConfigTask(opts.config) === "contrastive") {
+    await runContrastiveTrain(loadContrastiveConfig(opts.config), opts);
+    return;
+  }
+
   // the config, with command-line overrides
   let config = loadConfig(opts.config);
   if (opts.epochs !== undefined) {

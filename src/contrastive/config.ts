@@ -802,3 +802,17 @@ export function loadContrastiveConfig(path: string): ContrastiveConfig {
   }
   return parseContrastiveConfig(json, file);
 }
+
+/**
+ * The `task` field of the config file at `path`, or undefined when the
+ * file cannot be read, is not JSON or has no string task (the loader of
+ * that task then reports the problem). Lets `mpcl train` dispatch.
+ */
+export function readConfigTask(path: string): string | undefined {
+  try {
+    const json = JSON.parse(readFileSync(path, "utf8")) as { task?: unknown };
+    return typeof json?.task === "string" ? json.task : undefined;
+  } catch {
+    return undefined;
+  }
+}

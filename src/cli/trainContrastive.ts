@@ -1,0 +1,267 @@
+/**
+ * `mpcl train --config FILE` for a contrastive config (`"task":
+ * "contrastive"`, see `contrastive/config.ts`): the trainer of
+ * `contrastive/trainer.ts` once per seed s .. s + n − 1, each run
+ * evaluated by the linear probe on its frozen encoder.
+ *
+ * Output: one table row per seed (probe test and validation accuracy,
+ * chosen λ, seconds) and the mean ± standard deviation. `--json` prints
+ * instead one JSON object on one line, the last of standard output:
+ * `{ "metric": "linear_probe_test_accuracy", "unit": "%", "mean", "std",
+ *    "runs", "seconds", "protocol", ... }` with accuracies in percent,
+ * `std` the population standard deviation over seeds, and `protocol`
+ * the probe's record (split, normalization, λ grid, seeds). `--out DIR`
+ * writes the same object to `DIR/<name>.json` (a temporary file renamed
+ * into place) after every seed, and every seed's metrics log to
+ * `DIR/<name>.seed<s>.metrics.jsonl`. `--checkpoint DIR` keeps one
+ * checkpoint per seed in `DIR/seed<s>/`; with `--resume` a run goes on
+ * from it.
+ */
+
+import { randomBytes } from "node:crypto";
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import cliProgress from "cli-progress";
+import { initBackend } from "../backend.js";
+import type {
+  ContrastiveConfig,
+  PublishedNumber,
+} from "../contrastive/config.js";
+import { contrastiveData, trainContrastive } from "../contrastive/trainer.js";
+import { ConfigError } from "../errors.js";
+import type { EvaluationProtocol } from "../eval/protocol.js";
+import { loadDataset } from "../graph/datasets/index.js";
+import { table } from "./util.js";
+
+/** The options of `mpcl train` that a contrastive run reads. */
+export interface ContrastiveTrainOptions {
+  seeds?: string;
+  firstSeed?: string;
+  epochs?: string;
+  json?: boolean;
+  out?: string;
+  quiet?: boolean;
+  checkpoint?: string;
+  resume?: boolean;
+}
+
+/** One seed's outcome, in the JSON report (accuracies in percent). */
+export interface ContrastiveRunReport {
+  seed: number;
+  testAcc: number;
+  valAcc: number;
+  chosenL2: number;
+  /** kNN test accuracy, when the config asks for it. */
+  knnAcc: number | null;
+  epochs: number;
+  seconds: number;
+  /** CPU seconds (user + system) of the process during the run. */
+  cpuSeconds: number;
+}
+
+/** What `mpcl train --json` prints for a contrastive config. */
+export interface ContrastiveTrainReport {
+  metric: "linear_probe_test_accuracy";
+  unit: "%";
+  mean: number;
+  std: number;
+  runs: number[];
+  /** Wall-clock seconds of all runs. */
+  seconds: number;
+  name: string;
+  dataset: string;
+  seeds: number[];
+  /** The probe protocol of the first seed (λ differs per seed). */
+  protocol: EvaluationProtocol | null;
+  published: readonly PublishedNumber[];
+  details: ContrastiveRunReport[];
+  config: ContrastiveConfig;
+}
+
+function integerOption(name: string, value: string, min: number): number {
+  const x = Number(value);
+  if (!Number.isInteger(x) || x < min) {
+    throw new ConfigError(
+      `mpcl train: --${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return x;
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Mean and population standard deviation. */
+function meanStd(xs: number[]): { mean: number; std: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const std = Math.sqrt(
+    xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length,
+  );
+  return { mean, std };
+}
+
+/** Write `value` as JSON to `path` through a renamed temporary file. */
+function writeJsonAtomically(path: string, value: unknown): void {
+  const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`);
+    renameSync(temp, path);
+  } catch (err) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // nothing to clean
+    }
+    throw err;
+  }
+}
+
+/**
+ * Run a contrastive config over seeds and print the table or the JSON
+ * line (see the file comment).
+ *
+ * @throws ConfigError for bad options.
+ */
+export async function runContrastiveTrain(
+  loaded: ContrastiveConfig,
+  opts: ContrastiveTrainOptions,
+): Promise<ContrastiveTrainReport> {
+  let config = loaded;
+  if (opts.epochs !== undefined) {
+    const epochs = integerOption("epochs", opts.epochs, 1);
+    config = { ...config, train: { ...config.train, epochs } };
+  }
+  const count =
+    opts.seeds === undefined
+      ? config.seeds
+      : integerOption("seeds", opts.seeds, 1);
+  const firstSeed = integerOption("first-seed", opts.firstSeed ?? "0", 0);
+  if (opts.resume === true && opts.checkpoint === undefined) {
+    throw new ConfigError("mpcl train: --resume needs --checkpoint DIR");
+  }
+
+  await initBackend();
+  const data = contrastiveData(config, loadDataset(config.dataset.name));
+  if (opts.out !== undefined) mkdirSync(opts.out, { recursive: true });
+
+  // a progress bar over all epochs of all seeds, on a terminal
+  const epochs = config.train.epochs;
+  const bar =
+    process.stderr.isTTY && !opts.json && !opts.quiet
+      ? new cliProgress.SingleBar(
+          {
+            format:
+              "train [{bar}] seed {seed}/{seeds}  epoch {epoch}  loss {loss}",
+            stream: process.stderr,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
+  bar?.start(count * epochs, 0, { seed: 1, seeds: count, epoch: 0, loss: "-" });
+
+  const start = performance.now();
+  const details: ContrastiveRunReport[] = [];
+  let protocol: EvaluationProtocol | null = null;
+  const report = (): ContrastiveTrainReport => {
+    const runs = details.map((d) => d.testAcc);
+    const { mean, std } = meanStd(runs);
+    return {
+      metric: "linear_probe_test_accuracy",
+      unit: "%",
+      mean: round(mean, 2),
+      std: round(std, 2),
+      runs,
+      seconds: round((performance.now() - start) / 1000, 1),
+      name: config.name,
+      dataset: config.dataset.name,
+      seeds: details.map((d) => d.seed),
+      protocol,
+      published: config.published,
+      details,
+      config,
+    };
+  };
+  try {
+    for (let k = 0; k < count; k++) {
+      const seed = firstSeed + k;
+      const cpu = process.cpuUsage();
+      const result = trainContrastive(config, data, {
+        seed,
+        checkpointDir:
+          opts.checkpoint === undefined
+            ? undefined
+            : join(opts.checkpoint, `seed${seed}`),
+        resume: opts.resume === true,
+        metricsPath:
+          opts.out === undefined
+            ? undefined
+            : join(opts.out, `${config.name}.seed${seed}.metrics.jsonl`),
+        onEpoch: (e) =>
+          bar?.update(k * epochs + e.epoch, {
+            seed: k + 1,
+            seeds: count,
+            epoch: e.epoch,
+            loss: e.loss === null ? "-" : e.loss.toFixed(4),
+          }),
+      });
+      const used = process.cpuUsage(cpu);
+      const final = result.final;
+      if (final === null) {
+        throw new ConfigError(
+          `mpcl train: seed ${seed} stopped before the end`,
+        );
+      }
+      protocol ??= final.protocol;
+      details.push({
+        seed,
+        testAcc: round(100 * final.testAccuracy, 2),
+        valAcc: round(100 * final.valAccuracy, 2),
+        chosenL2: final.chosenL2,
+        knnAcc:
+          final.knn === null ? null : round(100 * final.knn.testAccuracy, 2),
+        epochs: result.epoch,
+        seconds: round(result.seconds, 1),
+        cpuSeconds: round((used.user + used.system) / 1e6, 1),
+      });
+      if (opts.out !== undefined) {
+        writeJsonAtomically(join(opts.out, `${config.name}.json`), report());
+      }
+    }
+  } finally {
+    bar?.stop();
+  }
+
+  const out = report();
+  if (opts.json) {
+    console.log(JSON.stringify(out));
+    return out;
+  }
+  console.log(
+    `${config.name}: ${config.objective.name} on ${config.dataset.name}, ` +
+      `${count} seed${count > 1 ? "s" : ""}`,
+  );
+  console.log(
+    table(
+      ["seed", "probe test %", "val %", "λ", "seconds", "cpu s"],
+      details.map((d) => [
+        d.seed,
+        d.testAcc.toFixed(1),
+        d.valAcc.toFixed(1),
+        d.chosenL2.toExponential(1),
+        d.seconds.toFixed(1),
+        d.cpuSeconds.toFixed(1),
+      ]),
+    ),
+  );
+  const published = config.published
+    .map((p) => `${p.method} ${p.mean}`)
+    .join(", ");
+  console.log(
+    `linear-probe test accuracy: ${out.mean.toFixed(1)} ± ` +
+      `${out.std.toFixed(1)} %${published === "" ? "" : ` (published: ${published})`}, ` +
+      `${out.seconds.toFixed(1)} s`,
+  );
+  return out;
+}
