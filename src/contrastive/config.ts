@@ -19,6 +19,7 @@ import {
   ACTIVATIONS,
   CONV_KINDS,
   type ConvKind,
+  configParseError,
   JK_MODES,
   type JkMode,
   NORMS,
@@ -512,35 +513,6 @@ function resolveHead(
 // parsing
 // ---------------------------------------------------------------------------
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let v = input;
-  for (const key of path) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<PropertyKey, unknown>)[key];
-  }
-  return v;
-}
-
-function pathText(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out === "" ? "(top level)" : out;
-}
-
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
-  const where = pathText(issue.path);
-  if (issue.code === "unrecognized_keys") {
-    const keys = issue.keys.map((k) => JSON.stringify(k)).join(", ");
-    return `${where}: unknown field${issue.keys.length > 1 ? "s" : ""} ${keys}`;
-  }
-  const value = valueAt(input, issue.path);
-  const got = value === undefined ? "nothing" : JSON.stringify(value);
-  return `${where}: ${issue.message}, got ${got}`;
-}
-
 /**
  * Validate a parsed JSON value as a contrastive config and fill in the
  * defaults: GRACE's recipe for graphs (2-layer GCN, hidden = 2 · 128,
@@ -562,10 +534,7 @@ export function parseContrastiveConfig(
 ): ContrastiveConfig {
   const result = contrastiveSchema.safeParse(json);
   if (!result.success) {
-    const lines = result.error.issues.map(
-      (issue) => `${source}: ${describeIssue(issue, json)}`,
-    );
-    throw new ConfigError(lines.join("\n"));
+    throw configParseError(source, result.error.issues, json);
   }
   const raw = result.data;
   const fail = (path: string, message: string): never => {

@@ -460,6 +460,23 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
 }
 
 /**
+ * The ConfigError for a failed zod parse of a config file: one line per
+ * problem, `"<source>: <json path>: <expected>, got <value>"`. Shared by
+ * every config schema of mpcl (node classification, contrastive).
+ */
+export function configParseError(
+  source: string,
+  issues: readonly z.core.$ZodIssue[],
+  input: unknown,
+): ConfigError {
+  return new ConfigError(
+    issues
+      .map((issue) => `${source}: ${describeIssue(issue, input)}`)
+      .join("\n"),
+  );
+}
+
+/**
  * Validate a parsed JSON value as an experiment config and fill every
  * missing field with the defaults of its convolution (and dataset).
  * `source` names the file in error messages (default `"config"`).
@@ -473,10 +490,7 @@ export function parseConfig(
 ): ExperimentConfig {
   const result = experimentSchema.safeParse(json);
   if (!result.success) {
-    const lines = result.error.issues.map(
-      (issue) => `${source}: ${describeIssue(issue, json)}`,
-    );
-    throw new ConfigError(lines.join("\n"));
+    throw configParseError(source, result.error.issues, json);
   }
   const raw = result.data;
   const defaultName = source.replace(/\.json$/, "");
