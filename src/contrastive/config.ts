@@ -233,6 +233,12 @@ export interface ContrastiveEvalConfig {
   readonly every: number;
   /** Neighbours of the kNN classifier, or null for no kNN (default). */
   readonly knn: number | null;
+  /**
+   * The probe's early end of the λ path (`pathPatience` of
+   * `linearProbeEvaluation`): null fits the whole grid (default for
+   * graphs), 3 for image sets, whose 9,000-row fits dominate a run.
+   */
+  readonly probePatience: number | null;
 }
 
 /** A published number to compare with. */
@@ -432,6 +438,7 @@ const evalSchema = object({
   normalize: oneOf(["l2", "standardize", "none"]).optional(),
   every: nonNegativeInteger.optional(),
   knn: positiveInteger.nullable().optional(),
+  probePatience: positiveInteger.nullable().optional(),
 });
 
 const publishedSchema = object({
@@ -734,6 +741,8 @@ export function parseContrastiveConfig(
       normalize: ev.normalize ?? "l2",
       every: ev.every ?? 0,
       knn: ev.knn ?? null,
+      probePatience:
+        ev.probePatience === undefined ? (graph ? null : 3) : ev.probePatience,
     },
     seeds: raw.seeds ?? 5,
     published: (raw.published ?? []).map((p) => ({

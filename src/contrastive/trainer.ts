@@ -945,6 +945,7 @@ export function evaluateNetwork(
   const probe = linearProbeEvaluation(values, data.labels, split, {
     normalize: config.eval.normalize,
     validation: data.kind === "graph" ? "split" : "holdout",
+    pathPatience: config.eval.probePatience ?? undefined,
     seed,
     splitName: data.splitName,
   });

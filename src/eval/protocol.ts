@@ -78,6 +78,16 @@ export interface LinearProbeEvaluationOptions {
   tolerance?: number;
   /** Most L-BFGS iterations of every fit (default 1000). */
   maxIterations?: number;
+  /**
+   * Early end of the regularization path: stop once this many
+   * consecutive λ values (walking from the strongest) fail to beat the
+   * best validation accuracy so far. Default: none, the whole grid is
+   * fitted. The weak-λ end is where L-BFGS needs most iterations, so on
+   * large training sets (MNIST's 9,000 fitting rows) a patience of 3
+   * cuts the probe's time by more than half; the λ chosen is the same
+   * whenever validation accuracy falls off monotonically past its peak.
+   */
+  pathPatience?: number;
   /** Names of the split for the protocol record (default "given"). */
   splitName?: string;
 }
@@ -121,6 +131,8 @@ export interface LinearProbeProtocol {
   /** Gradient-norm tolerance and iteration cap of the fits. */
   tolerance: number;
   maxIterations: number;
+  /** The early end of the path (null: the whole grid was fitted). */
+  pathPatience: number | null;
   split: ProtocolSplit;
   /** Seed of the holdout draw (recorded even when unused). */
   seed: number;
@@ -196,6 +208,15 @@ export function linearProbeEvaluation(
   const tolerance = options.tolerance ?? 1e-6;
   const maxIterations = options.maxIterations ?? 1000;
   const grid = [...(options.grid ?? DEFAULT_L2_GRID)];
+  const pathPatience = options.pathPatience ?? null;
+  if (
+    pathPatience !== null &&
+    !(Number.isInteger(pathPatience) && pathPatience >= 1)
+  ) {
+    throw new ConfigError(
+      `${fn}: pathPatience must be an integer >= 1, got ${pathPatience}`,
+    );
+  }
   if (!["l2", "standardize", "none"].includes(normalization)) {
     throw new ConfigError(
       `${fn}: normalize must be "l2", "standardize" or "none", got ` +
@@ -268,7 +289,9 @@ export function linearProbeEvaluation(
   const points: GridPoint[] = [];
   let best: { point: GridPoint; model: LogisticRegressionModel } | null = null;
   let previous: LogisticRegressionModel | undefined;
+  let sinceBest = 0;
   for (const { l2 } of order) {
+    if (pathPatience !== null && sinceBest >= pathPatience) break;
     const model = logisticRegression(trainX, train.length, d, trainY, {
       l2,
       numClasses,
@@ -290,6 +313,9 @@ export function linearProbeEvaluation(
     points.push(point);
     if (best === null || point.valAccuracy > best.point.valAccuracy) {
       best = { point, model };
+      sinceBest = 0;
+    } else {
+      sinceBest++;
     }
   }
   if (best === null) throw new Error(`${fn}: unreachable, empty grid`);
@@ -333,6 +359,7 @@ export function linearProbeEvaluation(
       refit,
       tolerance,
       maxIterations,
+      pathPatience,
       split: {
         name: options.splitName ?? "given",
         train: train.length,
@@ -449,8 +476,11 @@ export function formatProtocol(protocol: EvaluationProtocol): string {
   return (
     `linear probe (logistic, L-BFGS), ${norm}, λ = ` +
     `${protocol.chosenL2.toExponential(1)} chosen on val from ` +
-    `${protocol.grid.length} values in [${lo}, ${hi}], fitted on ` +
-    `${protocol.refit}; ${splitText}`
+    `${protocol.grid.length} values in [${lo}, ${hi}]` +
+    (protocol.pathPatience === null || protocol.pathPatience === undefined
+      ? ""
+      : ` (path stopped after ${protocol.pathPatience} without gain)`) +
+    `, fitted on ${protocol.refit}; ${splitText}`
   );
 }
 

@@ -81,6 +81,7 @@ describe("parseContrastiveConfig: defaults", () => {
       normalize: "l2",
       every: 0,
       knn: null,
+      probePatience: null,
     });
     expect(c.seeds).toBe(5);
     expect(c.imageAugmentation).toBeNull();
@@ -127,6 +128,13 @@ describe("parseContrastiveConfig: defaults", () => {
     expect(c.projector?.batchNorm).toBe(true);
     expect(c.objective.name).toBe("infonce");
     expect(c.imageAugmentation).not.toBeNull();
+    expect(c.eval.probePatience).toBe(3);
+    const full = parseContrastiveConfig({
+      task: "contrastive",
+      dataset: { name: "mnist" },
+      eval: { probePatience: null },
+    });
+    expect(full.eval.probePatience).toBeNull();
   });
 });
 

@@ -125,6 +125,50 @@ describe("linearProbeEvaluation", () => {
     expect(got.testAccuracy).toBe(1);
   });
 
+  it("ends the path after pathPatience λ values without a gain", () => {
+    const { x, y } = blobs(5, 300);
+    const split = {
+      train: range(0, 40),
+      val: range(40, 180),
+      test: range(180, 300),
+    };
+    const grid = Array.from({ length: 13 }, (_, j) => 10 ** (-6 + 0.5 * j));
+    const full = linearProbeEvaluation(x, y, split, { grid });
+    for (const patience of [1, 2, 3]) {
+      const got = linearProbeEvaluation(x, y, split, {
+        grid,
+        pathPatience: patience,
+      });
+      // the points fitted are a prefix of the whole path, with equal
+      // numbers (same warm starts), cut where the rule says
+      const m = got.grid.length;
+      expect(got.grid).toEqual(full.grid.slice(0, m));
+      let best = -1;
+      let since = 0;
+      let stop = full.grid.length;
+      for (let t = 0; t < full.grid.length; t++) {
+        if (since >= patience) {
+          stop = t;
+          break;
+        }
+        if (full.grid[t].valAccuracy > best) {
+          best = full.grid[t].valAccuracy;
+          since = 0;
+        } else since++;
+      }
+      expect(m).toBe(stop);
+      const bestPoint = got.grid.reduce((a, b) =>
+        b.valAccuracy > a.valAccuracy ? b : a,
+      );
+      expect(got.chosenL2).toBe(bestPoint.l2);
+      expect(got.protocol.pathPatience).toBe(patience);
+    }
+    expect(full.protocol.pathPatience).toBeNull();
+    expect(() =>
+      linearProbeEvaluation(x, y, split, { grid, pathPatience: 0 }),
+    ).toThrow(/pathPatience must be an integer >= 1, got 0/);
+  });
+
   it("standardizes with the training rows' statistics", () => {
     const { x, y, d } = blobs(3, 120);
     const split = {
@@ -331,6 +375,7 @@ describe("formatProtocol", () => {
       refit: "train",
       tolerance: 1e-6,
       maxIterations: 1000,
+      pathPatience: null,
       split: {
         name: "planetoid-public",
         train: 140,
