@@ -106,10 +106,17 @@ export interface ContrastiveImageData {
 /** The data of a contrastive run. */
 export type ContrastiveData = ContrastiveGraphData | ContrastiveImageData;
 
+/** Factor bringing each image set's pixels into [0, 1]. */
+const IMAGE_PIXEL_SCALE: Readonly<Record<string, number>> = Object.freeze({
+  mnist: 1,
+  optdigits: 1 / 16,
+});
+
 /**
  * The data of a loaded dataset as the config prepares it: for a graph,
  * features row-normalized (`featureNorm: "row"`, GRACE's
- * `NormalizeFeatures`) and kept sparse, the public split; for images,
+ * `NormalizeFeatures`) and kept sparse, the public split; for images
+ * (pixels brought into [0, 1]: optdigits divided by 16),
  * training then test images, the probe's λ chosen on a seeded 10 %
  * holdout of the training images.
  */
@@ -133,6 +140,11 @@ export function contrastiveData(
   const images = new Float32Array(train.images.length + test.images.length);
   images.set(train.images);
   images.set(test.images, train.images.length);
+  // pixels in [0, 1] for every set, so that one augmentation (noise of
+  // std 0.1, erasing to 0) means the same on each: optdigits' block
+  // counts 0..16 are divided by 16 (MNIST's loader already gives [0, 1])
+  const scale = IMAGE_PIXEL_SCALE[dataset.name] ?? 1;
+  if (scale !== 1) for (let i = 0; i < images.length; i++) images[i] *= scale;
   const labels = new Int32Array(train.count + test.count);
   labels.set(train.labels);
   labels.set(test.labels, train.count);
