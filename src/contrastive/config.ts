@@ -25,6 +25,7 @@ import {
   NORMS,
   type NormKind,
 } from "../nn/config.js";
+import type { InitName } from "../nn/init.js";
 import type { ImageAugmentationSpec } from "./views/image.js";
 
 // ---------------------------------------------------------------------------
@@ -137,6 +138,12 @@ export interface HeadConfig {
   readonly activation: ActivationName;
   /** BatchNorm after hidden layers (GRACE: false; default false). */
   readonly batchNorm: boolean;
+  /**
+   * Weight initialization of its Linear layers: `"kaiming"` (default,
+   * PyTorch's `nn.Linear` default, as in GRACE's code) or `"glorot"`
+   * (Glorot uniform, zero bias).
+   */
+  readonly init: InitName;
 }
 
 /** One graph view: GRACE's edge dropping and feature masking rates. */
@@ -256,6 +263,11 @@ export interface ContrastiveConfig {
   readonly dataset: ContrastiveDatasetConfig;
   readonly encoder: EncoderConfig;
   readonly projector: HeadConfig | null;
+  /**
+   * The predictor q (default none). SimSiam's "self" targets need one,
+   * unless the config sets `"predictor": null` explicitly: SimSiam
+   * without a predictor, a setting that collapses.
+   */
   readonly predictor: HeadConfig | null;
   /** ℓ2-normalize the features the objective sees (default true). */
   readonly normalize: boolean;
@@ -360,6 +372,7 @@ const headSchema = object({
   output: positiveInteger.optional(),
   activation: oneOf(ACTIVATIONS).optional(),
   batchNorm: boolean.optional(),
+  init: oneOf(["kaiming", "glorot"]).optional(),
 });
 
 const viewSchema = object({ dropEdge: unit, maskFeatures: unit });
@@ -513,6 +526,7 @@ function resolveHead(
     output: raw.output ?? null,
     activation: raw.activation ?? "relu",
     batchNorm: raw.batchNorm ?? false,
+    init: raw.init ?? "kaiming",
   };
 }
 
@@ -610,6 +624,7 @@ export function parseContrastiveConfig(
         output: null,
         activation: "elu",
         batchNorm: false,
+        init: "kaiming",
       }
     : {
         layers: 2,
@@ -617,6 +632,7 @@ export function parseContrastiveConfig(
         output: 128,
         activation: "relu",
         batchNorm: true,
+        init: "kaiming",
       };
   const projector = resolveHead(raw.projector, defaultProjector);
   const predictor = resolveHead(raw.predictor, null);
@@ -629,8 +645,16 @@ export function parseContrastiveConfig(
       `objective ${objectiveName} needs targets "self" or "ema", got "none"`,
     );
   }
-  if (targets !== "none" && predictor === null) {
-    fail("predictor", `targets "${targets}" need a predictor, got none`);
+  // NOTE: SimSiam without its predictor is a known collapsing setting
+  // (Chen & He 2021, Table 1), kept for collapse studies: it must be
+  // asked for with an explicit `"predictor": null`; an omitted predictor
+  // is still an error
+  const predictorFree = targets === "self" && raw.predictor === null;
+  if (targets !== "none" && predictor === null && !predictorFree) {
+    fail(
+      "predictor",
+      `targets "${targets}" need a predictor (or, for "self", an explicit null), got none`,
+    );
   }
   if (!graph && raw.views !== undefined) {
     fail("views", "graph views apply to graph datasets only");

@@ -50,6 +50,7 @@ import {
 } from "../nn/optim.js";
 import { nodeClassificationData } from "../nn/train.js";
 import { mulberry32, type Random, shuffle } from "../random.js";
+import { normalizedFeatureStd } from "../spectral/collapse.js";
 import { sampledAugmentationGraph } from "./augmentation.js";
 import {
   type ContrastiveCheckpoint,
@@ -196,6 +197,14 @@ export interface ContrastiveEvaluation {
   protocol: EvaluationProtocol;
   /** kNN accuracy and protocol, when `eval.knn` is set. */
   knn: { testAccuracy: number; protocol: EvaluationProtocol } | null;
+  /**
+   * SimSiam's collapse diagnostic (`spectral/collapse.ts`) of the
+   * evaluated features of every sample: about 1/√d when spread, about 0
+   * when collapsed.
+   */
+  featureStd: number;
+  /** The same of the projections z, or null without a projector. */
+  projectionStd: number | null;
 }
 
 /** What {@link trainContrastive} returns. */
@@ -259,6 +268,7 @@ function head(config: HeadConfig, input: number, seed: number): MLPEncoder {
     batchNorm: config.batchNorm,
     activation: config.activation,
     activateLast: false,
+    init: config.init,
     seed,
   });
 }
@@ -931,6 +941,12 @@ function edgelessGraph(n: number): Graph {
   return g;
 }
 
+/** `normalizedFeatureStd` of `[N, dim]` row-major features. */
+function collapseStd(values: Float32Array, dim: number): number {
+  const rows = values.length / dim;
+  return normalizedFeatureStd({ rows, cols: dim, data: values }).std;
+}
+
 /**
  * The linear probe (and kNN) on the frozen features: λ chosen on the
  * validation split (graphs) or a seeded 10 % holdout of the training
@@ -943,7 +959,7 @@ export function evaluateNetwork(
   epoch: number,
   seed: number,
 ): ContrastiveEvaluation {
-  const { values } = embed(config, network, data);
+  const { values, dim } = embed(config, network, data);
   const split: EvaluationSplit =
     data.kind === "graph"
       ? data.split
@@ -968,6 +984,20 @@ export function evaluateNetwork(
           k: config.eval.knn,
           splitName: data.splitName,
         });
+
+  // the collapse diagnostic, of the projections too when they exist
+  let projectionStd: number | null = null;
+  if (network.projector !== null) {
+    const projected =
+      config.eval.features === "projector"
+        ? { values, dim }
+        : embed(
+            { ...config, eval: { ...config.eval, features: "projector" } },
+            network,
+            data,
+          );
+    projectionStd = collapseStd(projected.values, projected.dim);
+  }
   return {
     epoch,
     testAccuracy: probe.testAccuracy,
@@ -978,5 +1008,7 @@ export function evaluateNetwork(
       knn === null
         ? null
         : { testAccuracy: knn.testAccuracy, protocol: knn.protocol },
+    featureStd: collapseStd(values, dim),
+    projectionStd,
   };
 }

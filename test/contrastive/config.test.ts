@@ -55,6 +55,7 @@ describe("parseContrastiveConfig: defaults", () => {
       output: null,
       activation: "elu",
       batchNorm: false,
+      init: "kaiming",
     });
     expect(c.predictor).toBeNull();
     expect(c.views).toEqual([
@@ -126,6 +127,20 @@ describe("parseContrastiveConfig: defaults", () => {
       activation: "relu",
     });
     expect(c.projector?.batchNorm).toBe(true);
+    expect(c.projector?.init).toBe("kaiming");
+    const glorot = parseContrastiveConfig({
+      task: "contrastive",
+      dataset: { name: "cora" },
+      projector: { init: "glorot" },
+    });
+    expect(glorot.projector?.init).toBe("glorot");
+    expect(() =>
+      parseContrastiveConfig({
+        task: "contrastive",
+        dataset: { name: "cora" },
+        projector: { init: "he" },
+      }),
+    ).toThrow(/projector\.init: expected one of "kaiming", "glorot"/);
     expect(c.objective.name).toBe("infonce");
     expect(c.imageAugmentation).not.toBeNull();
     expect(c.eval.probePatience).toBe(3);
