@@ -631,22 +631,26 @@ export function trainContrastive(
           );
         }
 
-        // multi-stage alignment: the memory's mean as a constant target
+        // multi-stage alignment: the memory's mean as a constant target;
+        // NOTE: a sample not drawn yet (batches drop N mod B samples per
+        // epoch) has no memory, so its rows keep the base target (μ_i = 0)
         let memoryTarget: tf.Tensor2D | null = null;
         let objective: ContrastiveObjective = baseObjective;
-        if (
-          ms !== null &&
-          bank !== null &&
-          epoch > ms.warmupEpochs &&
-          bank.has(samples)
-        ) {
+        if (ms !== null && bank !== null && epoch > ms.warmupEpochs) {
           const mean = bank.mean(samples);
           const k = bank.dim;
-          const tiled = new Float32Array(views * samples.length * k);
-          for (let v = 0; v < views; v++) tiled.set(mean, v * mean.length);
-          memoryTarget = tf.tensor2d(tiled, [views * samples.length, k]);
+          const b = samples.length;
+          const tiled = new Float32Array(views * b * k);
+          const rowMix = new Float32Array(views * b);
+          for (let v = 0; v < views; v++) {
+            tiled.set(mean, v * mean.length);
+            for (let p = 0; p < b; p++) {
+              rowMix[v * b + p] = bank.entries(samples[p]) > 0 ? ms.mix : 0;
+            }
+          }
+          memoryTarget = tf.tensor2d(tiled, [views * b, k]);
           objective = multiStageObjective(baseObjective, memoryTarget, {
-            mix: ms.mix,
+            mix: bank.has(samples) ? ms.mix : rowMix,
             temperature: config.objective.temperature,
           });
         }

@@ -108,6 +108,11 @@ export class MemoryBank {
     }
   }
 
+  /** Entries held for sample `s` (0 … r). */
+  entries(s: number): number {
+    return this.#counts[s] ?? 0;
+  }
+
   /** Whether every one of `samples` has at least one entry. */
   has(samples: ArrayLike<number>): boolean {
     for (let p = 0; p < samples.length; p++) {
@@ -178,8 +183,12 @@ export class MemoryBank {
 
 /** Options of {@link multiStageObjective}. */
 export interface MultiStageObjectiveOptions {
-  /** μ ∈ [0, 1], the weight of the memory in the target (default 0.5). */
-  mix?: number;
+  /**
+   * μ ∈ [0, 1], the weight of the memory in the target (default 0.5);
+   * or one μ_i per row of F, e.g. 0 for rows whose sample has no memory
+   * yet (their target is then the base objective's).
+   */
+  mix?: number | Float32Array;
   /** τ of an InfoNCE or GRACE base objective (required for those). */
   temperature?: number;
 }
@@ -191,17 +200,18 @@ export interface MultiStageObjectiveOptions {
  * term `−Σ_i s_i F_i · (R X)_i` (X = F, or the targets T of SimSiam and
  * BYOL) with per-row scale s_i: a_i/τ (InfoNCE, GRACE; a the anchor
  * weights, default 1/n), 2/n (spectral), 1/n (SimSiam), 4/n (BYOL).
- * Multi-stage alignment replaces `(R X)_i` by `(1 − μ)(R X)_i + μ M̄_i`:
+ * Multi-stage alignment replaces `(R X)_i` by `(1 − μ_i)(R X)_i + μ_i M̄_i`
+ * (μ_i = μ for every row unless a per-row mix is given):
  *
- *   L' = L + μ Σ_i s_i F_i · (R X)_i − μ Σ_i s_i F_i · M̄_i
- *   ΔF' = (1 − μ) alignment + μ diag(s) M̄ − uniformity.
+ *   L' = L + Σ_i μ_i s_i F_i · (R X)_i − Σ_i μ_i s_i F_i · M̄_i
+ *   ΔF' = diag(1 − μ) alignment + diag(μ s) M̄ − uniformity.
  *
  * Both forms are returned (`loss` for the "loss" path, the update terms
  * for the "update" path), so the step's two paths agree.
  *
- * @throws ConfigError for μ outside [0, 1] or an InfoNCE/GRACE base
+ * @throws ConfigError for a μ outside [0, 1] or an InfoNCE/GRACE base
  *   without `temperature`; ShapeError (at evaluation) when M̄ is not of
- *   F's shape.
+ *   F's shape or a per-row mix not of F's row count.
  */
 export function multiStageObjective(
   base: ContrastiveObjective,
@@ -210,9 +220,23 @@ export function multiStageObjective(
 ): ContrastiveObjective {
   const fn = "multiStageObjective";
   const mix = options.mix ?? 0.5;
-  if (!(typeof mix === "number" && mix >= 0 && mix <= 1)) {
-    throw new ConfigError(`${fn}: mix must lie in [0, 1], got ${mix}`);
+  const mixes = typeof mix === "number" ? [mix] : Array.from(mix);
+  for (const m of mixes) {
+    if (!(typeof m === "number" && m >= 0 && m <= 1)) {
+      throw new ConfigError(`${fn}: mix must lie in [0, 1], got ${m}`);
+    }
   }
+
+  // μ_i of every row, checked against the row count
+  const rowMix = (n: number): Float32Array => {
+    if (typeof mix === "number") return new Float32Array(n).fill(mix);
+    if (mix.length !== n) {
+      throw new ShapeError(
+        `${fn}: a per-row mix must have length ${n}, got ${mix.length}`,
+      );
+    }
+    return mix;
+  };
   const infonce = base.name === "infonce" || base.name === "grace";
   const tau = options.temperature;
   if (infonce && !(typeof tau === "number" && tau > 0)) {
@@ -270,18 +294,17 @@ export function multiStageObjective(
     loss(input: ObjectiveInput): tf.Scalar {
       checkMemory(input);
       const s = scales(input);
+      const mu = rowMix(s.length);
+      const w = s.map((si, i) => si * mu[i]);
       return tf.tidy(() => {
         const baseLoss = base.loss(input);
         const f = input.features;
         const x = base.usesTargets ? (input.targets as tf.Tensor2D) : f;
         const rx = propagate(positiveMeanGraph(input.augmentation), x);
-        const weights = tf.tensor2d(s, [s.length, 1]);
+        const weights = tf.tensor2d(w, [w.length, 1]);
         const positive = tf.sum(tf.mul(weights, tf.mul(f, rx)));
         const remembered = tf.sum(tf.mul(weights, tf.mul(f, memory)));
-        return tf.add(
-          baseLoss,
-          tf.mul(tf.sub(positive, remembered), mix),
-        ) as tf.Scalar;
+        return tf.add(baseLoss, tf.sub(positive, remembered)) as tf.Scalar;
       });
     },
     featureUpdate(input: ObjectiveInput): tf.Tensor2D {
@@ -294,11 +317,14 @@ export function multiStageObjective(
     featureUpdateTerms(input: ObjectiveInput): FeatureUpdateTerms {
       checkMemory(input);
       const s = scales(input);
+      const mu = rowMix(s.length);
+      const w = s.map((si, i) => si * mu[i]);
+      const keep = mu.map((m) => 1 - m);
       const terms = base.featureUpdateTerms(input);
       const alignment = tf.tidy(() =>
         tf.add(
-          tf.mul(terms.alignment, 1 - mix),
-          tf.mul(tf.tensor2d(s, [s.length, 1]), tf.mul(memory, mix)),
+          tf.mul(terms.alignment, tf.tensor2d(keep, [keep.length, 1])),
+          tf.mul(tf.tensor2d(w, [w.length, 1]), memory),
         ),
       ) as tf.Tensor2D;
       terms.alignment.dispose();
