@@ -130,6 +130,7 @@ export const ABLATIONS: readonly AblationTable[] = [
         "rewire-community",
         "jk",
         "pairnorm",
+        "glorot",
       ].map((t) => ({ config: `cora-grace-${t}`, baseline: "cora-grace" })),
     ],
   },
