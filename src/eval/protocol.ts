@@ -81,8 +81,10 @@ export interface LinearProbeEvaluationOptions {
   /**
    * Early end of the regularization path: stop once this many
    * consecutive λ values (walking from the strongest) fail to beat the
-   * best validation accuracy so far. Default: none, the whole grid is
-   * fitted. The weak-λ end is where L-BFGS needs most iterations, so on
+   * best validation accuracy so far, counting only after the accuracy
+   * has first risen above that of the strongest λ (so the flat stretch
+   * of near-constant predictions at strong λ never ends the path).
+   * Default: none, the whole grid is fitted. The weak-λ end is where L-BFGS needs most iterations, so on
    * large training sets (MNIST's 9,000 fitting rows) a patience of 3
    * cuts the probe's time by more than half; the λ chosen is the same
    * whenever validation accuracy falls off monotonically past its peak.
@@ -290,6 +292,7 @@ export function linearProbeEvaluation(
   let best: { point: GridPoint; model: LogisticRegressionModel } | null = null;
   let previous: LogisticRegressionModel | undefined;
   let sinceBest = 0;
+  let risen = false;
   for (const { l2 } of order) {
     if (pathPatience !== null && sinceBest >= pathPatience) break;
     const model = logisticRegression(trainX, train.length, d, trainY, {
@@ -312,9 +315,10 @@ export function linearProbeEvaluation(
     };
     points.push(point);
     if (best === null || point.valAccuracy > best.point.valAccuracy) {
+      risen = best !== null;
       best = { point, model };
       sinceBest = 0;
-    } else {
+    } else if (risen) {
       sinceBest++;
     }
   }

@@ -35,7 +35,8 @@ describe("mpcl train (contrastive)", () => {
         encoder: { kind: "mlp", dims: [32] },
         projector: { output: 16 },
         objective: { name: "infonce", temperature: 0.5 },
-        imageAugmentation: { noise: { std: 1 } },
+        // pixels in [0, 1] (block counts / 16): noise of one count
+        imageAugmentation: { noise: { std: 1 / 16 } },
         train: { epochs: 1, batchSize: 1024, lr: 0.001 },
       }),
     );

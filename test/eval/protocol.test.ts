@@ -132,7 +132,9 @@ describe("linearProbeEvaluation", () => {
       val: range(40, 180),
       test: range(180, 300),
     };
-    const grid = Array.from({ length: 13 }, (_, j) => 10 ** (-6 + 0.5 * j));
+    // λ up to 1e6: the strongest fits predict one class (a flat start
+    // that must not end the path)
+    const grid = Array.from({ length: 25 }, (_, j) => 10 ** (-6 + 0.5 * j));
     const full = linearProbeEvaluation(x, y, split, { grid });
     for (const patience of [1, 2, 3]) {
       const got = linearProbeEvaluation(x, y, split, {
@@ -145,6 +147,7 @@ describe("linearProbeEvaluation", () => {
       expect(got.grid).toEqual(full.grid.slice(0, m));
       let best = -1;
       let since = 0;
+      let risen = false;
       let stop = full.grid.length;
       for (let t = 0; t < full.grid.length; t++) {
         if (since >= patience) {
@@ -152,17 +155,22 @@ describe("linearProbeEvaluation", () => {
           break;
         }
         if (full.grid[t].valAccuracy > best) {
+          risen = t > 0;
           best = full.grid[t].valAccuracy;
           since = 0;
-        } else since++;
+        } else if (risen) since++;
       }
+      expect(stop).toBeGreaterThan(patience + 1);
       expect(m).toBe(stop);
+      if (patience === 1) expect(m).toBeLessThan(full.grid.length);
       const bestPoint = got.grid.reduce((a, b) =>
         b.valAccuracy > a.valAccuracy ? b : a,
       );
       expect(got.chosenL2).toBe(bestPoint.l2);
       expect(got.protocol.pathPatience).toBe(patience);
     }
+    // the flat start is there, and longer than every patience tried
+    expect(full.grid[0].valAccuracy).toBe(full.grid[4].valAccuracy);
     expect(full.protocol.pathPatience).toBeNull();
     expect(() =>
       linearProbeEvaluation(x, y, split, { grid, pathPatience: 0 }),
