@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { MpclError } from "../errors.js";
 import { registerDemo } from "./demo.js";
 import { registerInfo } from "./info.js";
+import { registerMultistage } from "./multistage.js";
 import { registerOversmoothing } from "./oversmoothing.js";
 import { registerReport } from "./report.js";
 import { registerSpectrum } from "./spectrum.js";
@@ -28,6 +29,7 @@ registerDemo(program);
 registerSpectrum(program);
 registerTheory(program);
 registerOversmoothing(program);
+registerMultistage(program);
 registerTrain(program);
 registerReport(program);
 

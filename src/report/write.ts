@@ -7,6 +7,7 @@
  */
 
 import { randomBytes } from "node:crypto";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { writeFigure } from "../plot/figure.js";
@@ -35,6 +36,24 @@ export async function writeTextAtomic(
     await rename(temporary, path);
   } catch (cause) {
     await rm(temporary, { force: true });
+    throw cause;
+  }
+}
+
+/**
+ * {@link writeTextAtomic} without yielding to the event loop, for a
+ * caller that holds it (a synchronous training loop saving what it has
+ * finished so far).
+ */
+export function writeTextAtomicSync(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const suffix = randomBytes(6).toString("hex");
+  const temporary = join(dirname(path), `.${basename(path)}.${suffix}.tmp`);
+  try {
+    writeFileSync(temporary, text);
+    renameSync(temporary, path);
+  } catch (cause) {
+    rmSync(temporary, { force: true });
     throw cause;
   }
 }
