@@ -1,20 +1,4 @@
-/**
- * The linear probe of raw pixels, the floor an image encoder must beat:
- * MNIST (10,000 training digits, tested on the 10,000 test digits) and
- * optdigits (3,823 / 1,797), with exactly the probe of the image configs
- * of `experiments/configs/` (pixels in [0, 1] then standardized with the
- * fitting rows' statistics, logistic regression by L-BFGS, λ chosen on a
- * seeded 10 % holdout of the training images from the default grid, the
- * path ended after 3 λ values without a gain). Writes
- * `experiments/results/runs/raw-pixels.json` (`{ "mnist": acc,
- * "optdigits": acc, "protocol": {...} }`, accuracies in percent), which
- * `experiments/run-contrastive.ts` reads.
- *
- *   npx tsx experiments/raw-pixels.ts [--out DIR] [--datasets mnist,optdigits]
- */
-
-import { randomBytes } from "node:crypto";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -23,6 +7,7 @@ import { contrastiveData } from "../src/contrastive/trainer.js";
 import { linearProbeEvaluation } from "../src/eval/protocol.js";
 import { loadDataset } from "../src/graph/datasets/index.js";
 import type { ImageDataset } from "../src/graph/datasets/types.js";
+import { writeTextAtomicSync } from "../src/report/write.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -74,7 +59,5 @@ for (const name of (values.datasets as string).split(",")) {
 result.protocol = protocols;
 mkdirSync(values.out as string, { recursive: true });
 const path = join(values.out as string, "raw-pixels.json");
-const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
-writeFileSync(tmp, `${JSON.stringify(result, null, 2)}\n`);
-renameSync(tmp, path);
+writeTextAtomicSync(path, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`wrote ${path}`);

@@ -40,17 +40,9 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { PublishedNumber } from "../src/contrastive/config.js";
@@ -59,6 +51,7 @@ import {
   type EvaluationProtocol,
   formatProtocol,
 } from "../src/eval/protocol.js";
+import { writeTextAtomicSync } from "../src/report/write.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CONFIGS = join(ROOT, "experiments", "configs");
@@ -995,23 +988,6 @@ export function ablationTable(
 // writing, training, the command line
 // ---------------------------------------------------------------------------
 
-/** Write `text` to `path` through a temporary file and a rename. */
-export function writeAtomically(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    writeFileSync(temp, text);
-    renameSync(temp, path);
-  } catch (err) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // nothing to clean
-    }
-    throw err;
-  }
-}
-
 /** Options of {@link buildTables}. */
 export interface BuildOptions {
   /** Folders holding the `mpcl train --out` reports, merged by seed. */
@@ -1174,7 +1150,7 @@ export function main(argv: string[] = process.argv.slice(2)): string[] {
   const written: string[] = [];
   for (const [name, text] of files) {
     const path = join(results, name);
-    writeAtomically(path, text);
+    writeTextAtomicSync(path, text);
     written.push(path);
   }
   for (const path of written) console.log(`run-contrastive: wrote ${path}`);

@@ -28,13 +28,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import {
-  existsSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
@@ -59,6 +53,7 @@ import { ConfigError } from "../errors.js";
 import { loadDataset } from "../graph/datasets/index.js";
 import { nodeClassificationData } from "../nn/train.js";
 import { writeFigure } from "../plot/figure.js";
+import { writeTextAtomicSync } from "../report/write.js";
 
 /** The options of `mpcl oversmoothing`, as commander hands them over. */
 interface OversmoothingOptions {
@@ -169,22 +164,6 @@ async function writeAtomic(path: string, text: string): Promise<void> {
     await rename(temp, path);
   } catch (err) {
     await unlink(temp).catch(() => undefined);
-    throw err;
-  }
-}
-
-/** {@link writeAtomic} without yielding to the event loop. */
-function writeAtomicSync(path: string, text: string): void {
-  const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    writeFileSync(temp, text);
-    renameSync(temp, path);
-  } catch (err) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // nothing to remove
-    }
     throw err;
   }
 }
@@ -395,7 +374,7 @@ async function runCommand(opts: OversmoothingOptions): Promise<void> {
           },
           kept,
         );
-        writeAtomicSync(jsonPath, `${JSON.stringify(partial, null, 2)}\n`);
+        writeTextAtomicSync(jsonPath, `${JSON.stringify(partial, null, 2)}\n`);
       },
     });
   } finally {

@@ -1,25 +1,4 @@
-/**
- * `mpcl train --config FILE` for a contrastive config (`"task":
- * "contrastive"`, see `contrastive/config.ts`): the trainer of
- * `contrastive/trainer.ts` once per seed s .. s + n − 1, each run
- * evaluated by the linear probe on its frozen encoder.
- *
- * Output: one table row per seed (probe test and validation accuracy,
- * chosen λ, seconds) and the mean ± standard deviation. `--json` prints
- * instead one JSON object on one line, the last of standard output:
- * `{ "metric": "linear_probe_test_accuracy", "unit": "%", "mean", "std",
- *    "runs", "seconds", "protocol", ... }` with accuracies in percent,
- * `std` the population standard deviation over seeds, and `protocol`
- * the probe's record (split, normalization, λ grid, seeds). `--out DIR`
- * writes the same object to `DIR/<name>.json` (a temporary file renamed
- * into place) after every seed, and every seed's metrics log to
- * `DIR/<name>.seed<s>.metrics.jsonl`. `--checkpoint DIR` keeps one
- * checkpoint per seed in `DIR/seed<s>/`; with `--resume` a run goes on
- * from it.
- */
-
-import { randomBytes } from "node:crypto";
-import { mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { initBackend } from "../backend.js";
@@ -31,6 +10,7 @@ import { contrastiveData, trainContrastive } from "../contrastive/trainer.js";
 import { ConfigError } from "../errors.js";
 import type { EvaluationProtocol } from "../eval/protocol.js";
 import { loadDataset } from "../graph/datasets/index.js";
+import { writeTextAtomicSync } from "../report/write.js";
 import { table } from "./util.js";
 
 /** The options of `mpcl train` that a contrastive run reads. */
@@ -100,22 +80,6 @@ function meanStd(xs: number[]): { mean: number; std: number } {
     xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length,
   );
   return { mean, std };
-}
-
-/** Write `value` as JSON to `path` through a renamed temporary file. */
-function writeJsonAtomically(path: string, value: unknown): void {
-  const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`);
-    renameSync(temp, path);
-  } catch (err) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // nothing to clean
-    }
-    throw err;
-  }
 }
 
 /**
@@ -226,7 +190,10 @@ export async function runContrastiveTrain(
         cpuSeconds: round((used.user + used.system) / 1e6, 1),
       });
       if (opts.out !== undefined) {
-        writeJsonAtomically(join(opts.out, `${config.name}.json`), report());
+        writeTextAtomicSync(
+          join(opts.out, `${config.name}.json`),
+          `${JSON.stringify(report(), null, 2)}\n`,
+        );
       }
     }
   } finally {

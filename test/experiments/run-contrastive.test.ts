@@ -254,6 +254,7 @@ describe("run-contrastive --from", () => {
       "| cora-grace-rewire-knn",
       "| cora-grace-rewire-diffusion",
       "| cora-grace-rewire-community",
+      "| cora-grace-glorot",
     ]);
     for (const line of notRun) expect(line).not.toMatch(/\d+\.\d/);
   });
