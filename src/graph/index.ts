@@ -7,6 +7,7 @@ export * from "./graph.js";
 export * from "./io.js";
 export {
   type CSR,
+  type ExtremeResult,
   edgeDot,
   type KernelInfo,
   kernelInfo,

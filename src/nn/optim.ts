@@ -293,7 +293,7 @@ export abstract class Optimizer {
   }
 
   /**
-   * Load a state written by {@link state} of the same kind of optimizer
+   * Load a state written by {@link Optimizer.state | state} of the same kind of optimizer
    * over parameters of the same names and shapes; slots of parameters the
    * state does not mention are reset to zero on their next step.
    *

@@ -52,8 +52,11 @@ export interface ExtraPositiveOptions {
  *   k-NN graph, then `partners` random partners per sample within its
  *   community (`communityRewire`, "add-within").
  *
- * @param features N × d row-major input features (kNN, community).
- * @param graph the data graph (diffusion only).
+ * @param data `features`, N × d row-major input features (kNN,
+ *   community), with `numSamples` N and `dim` d; `graph`, the data graph
+ *   (diffusion only).
+ * @param options the kind and its options.
+ * @param random the seeded stream (community partners).
  * @throws ConfigError for an unknown kind, bad options, or diffusion
  *   without a graph; ShapeError for features that are not N × d.
  */
