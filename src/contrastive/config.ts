@@ -146,10 +146,32 @@ export interface HeadConfig {
   readonly init: InitName;
 }
 
-/** One graph view: GRACE's edge dropping and feature masking rates. */
+/**
+ * One graph view: GRACE's edge dropping and feature masking rates,
+ * optionally on MVGRL's diffusion view of the graph (see `graphView`).
+ */
 export interface GraphViewConfig {
+  /** Edge drop rate in [0, 1]. */
   readonly dropEdge: number;
+  /** Feature column masking rate in [0, 1]. */
   readonly maskFeatures: number;
+  /**
+   * One draw per unordered pair (true, default for a symmetric graph) or
+   * per directed edge (false, as GRACE's reference code) when dropping.
+   */
+  readonly symmetric?: boolean;
+  /**
+   * Replace the graph by its sparsified diffusion before dropping edges
+   * (`diffusionView`: PPR with α 0.2 and the top 64 entries per column by
+   * default; `kernel: "heat"` with `t` for the heat kernel).
+   */
+  readonly diffusion?: {
+    readonly kernel?: "ppr" | "heat";
+    readonly alpha?: number;
+    readonly t?: number;
+    readonly topK?: number;
+    readonly normalization?: "sym" | "col" | "row" | "none";
+  };
 }
 
 /** The optimizer, the schedule and the step. */
@@ -375,7 +397,18 @@ const headSchema = object({
   init: oneOf(["kaiming", "glorot"]).optional(),
 });
 
-const viewSchema = object({ dropEdge: unit, maskFeatures: unit });
+const viewSchema = object({
+  dropEdge: unit,
+  maskFeatures: unit,
+  symmetric: boolean.optional(),
+  diffusion: object({
+    kernel: oneOf(["ppr", "heat"]).optional(),
+    alpha: unit.optional(),
+    t: positiveNumber.optional(),
+    topK: positiveInteger.optional(),
+    normalization: oneOf(["sym", "col", "row", "none"]).optional(),
+  }).optional(),
+});
 
 const imageAugmentationSchema = object({
   crop: object({ scale: range.optional(), ratio: range.optional() })

@@ -153,6 +153,53 @@ describe("parseContrastiveConfig: defaults", () => {
   });
 });
 
+describe("parseContrastiveConfig: graph views", () => {
+  it("passes directed edge dropping and diffusion views through", () => {
+    const views = [
+      { dropEdge: 0.2, maskFeatures: 0.3, symmetric: false },
+      {
+        dropEdge: 0.1,
+        maskFeatures: 0,
+        diffusion: { kernel: "ppr", alpha: 0.15, topK: 32 },
+      },
+    ];
+    const c = parseContrastiveConfig({
+      task: "contrastive",
+      dataset: { name: "cora" },
+      views,
+    });
+    expect(c.views).toEqual(views);
+  });
+
+  it("names a bad diffusion option by its path", () => {
+    const m = messageOf(() =>
+      parseContrastiveConfig(
+        {
+          task: "contrastive",
+          dataset: { name: "cora" },
+          views: [
+            { dropEdge: 0, maskFeatures: 0 },
+            { dropEdge: 0, maskFeatures: 0, diffusion: { kernel: "gauss" } },
+          ],
+        },
+        "v.json",
+      ),
+    );
+    expect(m).toMatch(
+      /v\.json: views\[1\]\.diffusion\.kernel: expected one of "ppr", "heat".*got "gauss"/,
+    );
+    expect(
+      messageOf(() =>
+        parseContrastiveConfig({
+          task: "contrastive",
+          dataset: { name: "cora" },
+          views: [{ dropEdge: 0, maskFeatures: 0, symmetric: "no" }],
+        }),
+      ),
+    ).toContain("views[0].symmetric: expected true or false");
+  });
+});
+
 describe("parseContrastiveConfig: errors", () => {
   it("names the file, the JSON path, the expectation and the value", () => {
     const m = messageOf(() =>
