@@ -26,6 +26,20 @@ import {
   type NormKind,
 } from "../nn/config.js";
 import type { InitName } from "../nn/init.js";
+import {
+  boolean,
+  nonNegativeInteger,
+  nonNegativeNumber,
+  object,
+  oneOf,
+  positiveInteger,
+  positiveNumber,
+  publishedFields,
+  range,
+  rate,
+  text,
+  unit,
+} from "../schema.js";
 import type { ImageAugmentationSpec } from "./views/image.js";
 
 // ---------------------------------------------------------------------------
@@ -316,44 +330,6 @@ export interface ContrastiveConfig {
 // the schema
 // ---------------------------------------------------------------------------
 
-function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.enum(values, {
-    error: `expected one of ${values.map((v) => JSON.stringify(v)).join(", ")}`,
-  });
-}
-
-const positiveInteger = (() => {
-  const error = "expected a positive integer";
-  return z.number({ error }).int({ error }).positive({ error });
-})();
-const nonNegativeInteger = (() => {
-  const error = "expected a non-negative integer";
-  return z.number({ error }).int({ error }).nonnegative({ error });
-})();
-const positiveNumber = (() => {
-  const error = "expected a positive finite number";
-  return z.number({ error }).positive({ error });
-})();
-const nonNegativeNumber = (() => {
-  const error = "expected a non-negative finite number";
-  return z.number({ error }).nonnegative({ error });
-})();
-const rate = (() => {
-  const error = "expected a rate in [0, 1)";
-  return z.number({ error }).nonnegative({ error }).lt(1, { error });
-})();
-const unit = (() => {
-  const error = "expected a number in [0, 1]";
-  return z.number({ error }).nonnegative({ error }).lte(1, { error });
-})();
-const boolean = z.boolean({ error: "expected true or false" });
-const text = z.string({ error: "expected a string" });
-const object = <S extends z.ZodRawShape>(shape: S) =>
-  z.strictObject(shape, { error: "expected an object" });
-const range = z.tuple([z.number(), z.number()], {
-  error: "expected [low, high]",
-});
-
 const gnnSchema = object({
   kind: z.literal("gnn"),
   conv: oneOf(CONV_KINDS).optional(),
@@ -487,12 +463,7 @@ const evalSchema = object({
   probePatience: positiveInteger.nullable().optional(),
 });
 
-const publishedSchema = object({
-  method: text,
-  mean: nonNegativeNumber,
-  std: nonNegativeNumber.nullable().optional(),
-  source: text,
-});
+const publishedSchema = object({ method: text, ...publishedFields });
 
 const contrastiveSchema = object({
   task: z.literal("contrastive", { error: 'expected "contrastive"' }),

@@ -29,6 +29,19 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
+import {
+  boolean,
+  nonNegativeInteger,
+  nonNegativeNumber,
+  object,
+  oneOf,
+  positiveInteger,
+  positiveNumber,
+  probability,
+  publishedFields,
+  rate,
+  text,
+} from "../schema.js";
 import { ACTIVATION_NAMES, type ActivationName } from "./activation.js";
 
 // ---------------------------------------------------------------------------
@@ -304,48 +317,6 @@ function datasetDefaults(
 // the schema
 // ---------------------------------------------------------------------------
 
-/** A schema for one of `values`, with a readable error. */
-function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.enum(values, {
-    error: `expected one of ${values.map((v) => JSON.stringify(v)).join(", ")}`,
-  });
-}
-
-const positiveInteger = (() => {
-  const error = "expected a positive integer";
-  return z.number({ error }).int({ error }).positive({ error });
-})();
-
-const nonNegativeInteger = (() => {
-  const error = "expected a non-negative integer";
-  return z.number({ error }).int({ error }).nonnegative({ error });
-})();
-
-const positiveNumber = (() => {
-  const error = "expected a positive finite number";
-  return z.number({ error }).positive({ error });
-})();
-
-const nonNegativeNumber = (() => {
-  const error = "expected a non-negative finite number";
-  return z.number({ error }).nonnegative({ error });
-})();
-
-const rate = (() => {
-  const error = "expected a rate in [0, 1)";
-  return z.number({ error }).nonnegative({ error }).lt(1, { error });
-})();
-
-const probability = (() => {
-  const error = "expected a number in (0, 1]";
-  return z.number({ error }).positive({ error }).lte(1, { error });
-})();
-
-const boolean = z.boolean({ error: "expected true or false" });
-const text = z.string({ error: "expected a string" });
-const object = <S extends z.ZodRawShape>(shape: S) =>
-  z.strictObject(shape, { error: "expected an object" });
-
 const datasetSchema = object({
   name: oneOf(NODE_DATASETS),
   featureNorm: oneOf(["row", "none"]).optional(),
@@ -392,11 +363,7 @@ const trainSchema = object({
   momentum: rate.optional(),
 });
 
-const publishedSchema = object({
-  mean: nonNegativeNumber,
-  std: nonNegativeNumber.nullable().optional(),
-  source: text,
-});
+const publishedSchema = object(publishedFields);
 
 const nodeClassificationSchema = object({
   task: z.literal("node-classification"),
