@@ -5,7 +5,10 @@
  * `<file>: <JSON path>: <expected>, got <value>` whichever schema found it.
  */
 
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
 import { z } from "zod";
+import { ConfigError } from "./errors.js";
 
 /** A schema for one of `values`, with a readable error. */
 export function oneOf<const T extends readonly [string, ...string[]]>(
@@ -73,3 +76,30 @@ export const publishedFields = {
   std: nonNegativeNumber.nullable().optional(),
   source: text,
 };
+
+/**
+ * The JSON of the config file at `path` and the base name its errors
+ * give (`<file>: …`).
+ *
+ * @throws ConfigError naming `fn` and the path when the file cannot be
+ *   read, and the file when it is not JSON.
+ */
+export function readConfigJson(
+  fn: string,
+  path: string,
+): { file: string; json: unknown } {
+  const file = basename(path);
+  let content: string;
+  try {
+    content = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(
+      `${fn}: cannot read ${path}: ${(err as Error).message}`,
+    );
+  }
+  try {
+    return { file, json: JSON.parse(content) };
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid JSON: ${(err as Error).message}`);
+  }
+}

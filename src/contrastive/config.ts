@@ -11,7 +11,6 @@
  */
 
 import { readFileSync } from "node:fs";
-import { basename } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import type { ActivationName } from "../nn/activation.js";
@@ -37,6 +36,7 @@ import {
   publishedFields,
   range,
   rate,
+  readConfigJson,
   text,
   unit,
 } from "../schema.js";
@@ -791,21 +791,7 @@ export function parseContrastiveConfig(
  *   not fit the schema.
  */
 export function loadContrastiveConfig(path: string): ContrastiveConfig {
-  const file = basename(path);
-  let content: string;
-  try {
-    content = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new ConfigError(
-      `loadContrastiveConfig: cannot read ${path}: ${(err as Error).message}`,
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(content);
-  } catch (err) {
-    throw new ConfigError(`${file}: not valid JSON: ${(err as Error).message}`);
-  }
+  const { file, json } = readConfigJson("loadContrastiveConfig", path);
   return parseContrastiveConfig(json, file);
 }
 

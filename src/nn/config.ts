@@ -25,8 +25,6 @@
  * got -1`.
  */
 
-import { readFileSync } from "node:fs";
-import { basename } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import {
@@ -40,6 +38,7 @@ import {
   probability,
   publishedFields,
   rate,
+  readConfigJson,
   text,
 } from "../schema.js";
 import { ACTIVATION_NAMES, type ActivationName } from "./activation.js";
@@ -540,20 +539,6 @@ function resolveNodeClassification(
  *   not fit the schema.
  */
 export function loadConfig(path: string): ExperimentConfig {
-  const file = basename(path);
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new ConfigError(
-      `loadConfig: cannot read ${path}: ${(err as Error).message}`,
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${file}: not valid JSON: ${(err as Error).message}`);
-  }
+  const { file, json } = readConfigJson("loadConfig", path);
   return parseConfig(json, file);
 }
