@@ -52,6 +52,7 @@ import { ConfigError } from "../errors.js";
 import { loadDataset } from "../graph/datasets/index.js";
 import { writeFigure } from "../plot/figure.js";
 import { writeTextAtomic, writeTextAtomicSync } from "../report/write.js";
+import { integerOption } from "./util.js";
 
 /** The options of `mpcl multistage`, as commander hands them over. */
 interface MultistageOptions {
@@ -114,24 +115,13 @@ function encoderWidth(p: Readonly<MultistageProtocol>): number | string {
   return e?.kind === "mlp" ? e.dims[e.dims.length - 1] : "the encoder's";
 }
 
-/** Parse an integer ≥ `min`, or raise `ConfigError`. */
-function integerOption(name: string, value: string, min: number): number {
-  const x = Number(value);
-  if (value.trim() === "" || !Number.isInteger(x) || x < min) {
-    throw new ConfigError(
-      `mpcl multistage: --${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return x;
-}
-
 /** "0-6" or "0,2,4" (or a mix, "0-2,6") as a list of integers. */
 function stageList(value: string): number[] {
   const out: number[] = [];
   for (const part of value.split(",")) {
     const range = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(part);
     if (range === null) {
-      out.push(integerOption("stages", part, 0));
+      out.push(integerOption("multistage", "stages", part, 0));
       continue;
     }
     const [a, b] = [Number(range[1]), Number(range[2])];
@@ -157,9 +147,10 @@ export function multistageProtocolFromOptions(
     ...DEFAULT_MULTISTAGE_PROTOCOL,
   });
   if (opts.stages !== undefined) p.stages = stageList(opts.stages);
-  if (opts.seeds !== undefined) p.seeds = integerOption("seeds", opts.seeds, 1);
+  if (opts.seeds !== undefined)
+    p.seeds = integerOption("multistage", "seeds", opts.seeds, 1);
   if (opts.epochs !== undefined) {
-    p.epochs = integerOption("epochs", opts.epochs, 2);
+    p.epochs = integerOption("multistage", "epochs", opts.epochs, 2);
   }
   if (opts.mix !== undefined) {
     const mix = Number(opts.mix);
@@ -171,7 +162,7 @@ export function multistageProtocolFromOptions(
     p.mix = mix;
   }
   if (opts.width !== undefined) {
-    const width = integerOption("width", opts.width, 1);
+    const width = integerOption("multistage", "width", opts.width, 1);
     const encoder = p.base.encoder;
     if (encoder?.kind === "mlp") {
       p.base.encoder = { ...encoder, dims: encoder.dims.map(() => width) };

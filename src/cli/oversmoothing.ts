@@ -54,6 +54,7 @@ import { loadDataset } from "../graph/datasets/index.js";
 import { nodeClassificationData } from "../nn/train.js";
 import { writeFigure } from "../plot/figure.js";
 import { writeTextAtomicSync } from "../report/write.js";
+import { integerOption } from "./util.js";
 
 /** The options of `mpcl oversmoothing`, as commander hands them over. */
 interface OversmoothingOptions {
@@ -111,17 +112,6 @@ export function registerOversmoothing(program: Command): void {
     });
 }
 
-/** Parse an integer ≥ `min`, or raise `ConfigError`. */
-function integerOption(name: string, value: string, min: number): number {
-  const x = Number(value);
-  if (value.trim() === "" || !Number.isInteger(x) || x < min) {
-    throw new ConfigError(
-      `mpcl oversmoothing: --${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return x;
-}
-
 /** The protocol the options describe, over the defaults. */
 export function protocolFromOptions(
   opts: Omit<OversmoothingOptions, "out">,
@@ -130,7 +120,9 @@ export function protocolFromOptions(
     ...DEFAULT_OVERSMOOTHING_PROTOCOL,
   });
   if (opts.depths !== undefined) {
-    p.depths = opts.depths.split(",").map((d) => integerOption("depths", d, 2));
+    p.depths = opts.depths
+      .split(",")
+      .map((d) => integerOption("oversmoothing", "depths", d, 2));
   }
   if (opts.variants !== undefined) {
     const names = opts.variants.split(",").map((v) => v.trim());
@@ -143,15 +135,16 @@ export function protocolFromOptions(
     }
     p.variants = names as OversmoothingVariant[];
   }
-  if (opts.seeds !== undefined) p.seeds = integerOption("seeds", opts.seeds, 1);
+  if (opts.seeds !== undefined)
+    p.seeds = integerOption("oversmoothing", "seeds", opts.seeds, 1);
   if (opts.epochs !== undefined) {
-    p.epochs = integerOption("epochs", opts.epochs, 1);
+    p.epochs = integerOption("oversmoothing", "epochs", opts.epochs, 1);
   }
   if (opts.patience !== undefined) {
-    p.patience = integerOption("patience", opts.patience, 0);
+    p.patience = integerOption("oversmoothing", "patience", opts.patience, 0);
   }
   if (opts.hidden !== undefined) {
-    p.hidden = integerOption("hidden", opts.hidden, 1);
+    p.hidden = integerOption("oversmoothing", "hidden", opts.hidden, 1);
   }
   return p;
 }

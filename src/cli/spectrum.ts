@@ -31,7 +31,7 @@ import {
   type GraphOperatorKind,
   graphOperator,
 } from "../spectral/operators.js";
-import { table } from "./util.js";
+import { integerOption, table } from "./util.js";
 
 /** The options of `mpcl spectrum`, as commander hands them over. */
 interface SpectrumOptions {
@@ -101,18 +101,6 @@ export function registerSpectrum(program: Command): void {
     });
 }
 
-/** Parse `value` as an integer ≥ `min`, or raise `ConfigError`. */
-function integerOption(name: string, value: string, min: number): number {
-  const x = Number(value);
-  if (!Number.isInteger(x) || x < min) {
-    throw new ConfigError(
-      `mpcl spectrum: --${name} must be an integer >= ${min}, got ` +
-        `${JSON.stringify(value)}`,
-    );
-  }
-  return x;
-}
-
 /** Read the graph named by `--dataset` or `--edges`. */
 async function readGraph(opts: SpectrumOptions): Promise<{
   graph: Graph;
@@ -165,14 +153,19 @@ async function runSpectrum(opts: SpectrumOptions): Promise<void> {
       `${fn}: --which must be LA, SA or LM, got ${JSON.stringify(opts.which)}`,
     );
   }
-  const k = integerOption("k", opts.k, 1);
+  const k = integerOption("spectrum", "k", opts.k, 1);
   const tol = Number(opts.tol);
-  const seed = integerOption("seed", opts.seed, 0);
-  const maxIterations = integerOption("max-iterations", opts.maxIterations, 1);
+  const seed = integerOption("spectrum", "seed", opts.seed, 0);
+  const maxIterations = integerOption(
+    "spectrum",
+    "max-iterations",
+    opts.maxIterations,
+    1,
+  );
   const threads =
     opts.threads === undefined
       ? undefined
-      : integerOption("threads", opts.threads, 1);
+      : integerOption("spectrum", "threads", opts.threads, 1);
 
   // first the graph and its operator
   const { graph, source } = await readGraph(opts);

@@ -32,7 +32,6 @@ import {
   loadContrastiveConfig,
   readConfigTask,
 } from "../contrastive/config.js";
-import { ConfigError } from "../errors.js";
 import { loadDataset } from "../graph/datasets/index.js";
 import {
   loadConfig,
@@ -45,7 +44,7 @@ import {
   trainNodeClassifier,
 } from "../nn/train.js";
 import { runContrastiveTrain } from "./trainContrastive.js";
-import { table } from "./util.js";
+import { integerOption, round, table } from "./util.js";
 
 /** The options of `mpcl train`, as commander hands them over. */
 interface TrainOptions {
@@ -123,23 +122,6 @@ export function registerTrain(program: Command): void {
     });
 }
 
-/** Parse `value` as an integer ≥ `min` (default 1), or raise `ConfigError`. */
-function positiveOption(name: string, value: string, min = 1): number {
-  const x = Number(value);
-  if (!Number.isInteger(x) || x < min) {
-    throw new ConfigError(
-      `mpcl train: --${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return x;
-}
-
-/** Round to `digits` decimals (for printing and JSON). */
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
-
 async function runTrain(opts: TrainOptions): Promise<void> {
   // contrastive configs have their own runner (cli/trainContrastive.ts)
   if (readConfigTask(opts.config) === "contrastive") {
@@ -150,14 +132,19 @@ async function runTrain(opts: TrainOptions): Promise<void> {
   // the config, with command-line overrides
   let config = loadConfig(opts.config);
   if (opts.epochs !== undefined) {
-    const epochs = positiveOption("epochs", opts.epochs);
+    const epochs = integerOption("train", "epochs", opts.epochs, 1);
     config = { ...config, train: { ...config.train, epochs } };
   }
   const seeds =
     opts.seeds === undefined
       ? config.seeds
-      : positiveOption("seeds", opts.seeds);
-  const firstSeed = positiveOption("first-seed", opts.firstSeed ?? "0", 0);
+      : integerOption("train", "seeds", opts.seeds, 1);
+  const firstSeed = integerOption(
+    "train",
+    "first-seed",
+    opts.firstSeed ?? "0",
+    0,
+  );
 
   await initBackend();
   const dataset = loadDataset(config.dataset.name);

@@ -11,7 +11,7 @@ import { ConfigError } from "../errors.js";
 import type { EvaluationProtocol } from "../eval/protocol.js";
 import { loadDataset } from "../graph/datasets/index.js";
 import { writeTextAtomicSync } from "../report/write.js";
-import { table } from "./util.js";
+import { integerOption, round, table } from "./util.js";
 
 /** The options of `mpcl train` that a contrastive run reads. */
 export interface ContrastiveTrainOptions {
@@ -58,21 +58,6 @@ export interface ContrastiveTrainReport {
   config: ContrastiveConfig;
 }
 
-function integerOption(name: string, value: string, min: number): number {
-  const x = Number(value);
-  if (!Number.isInteger(x) || x < min) {
-    throw new ConfigError(
-      `mpcl train: --${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return x;
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
-
 /** Mean and population standard deviation. */
 function meanStd(xs: number[]): { mean: number; std: number } {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -94,14 +79,19 @@ export async function runContrastiveTrain(
 ): Promise<ContrastiveTrainReport> {
   let config = loaded;
   if (opts.epochs !== undefined) {
-    const epochs = integerOption("epochs", opts.epochs, 1);
+    const epochs = integerOption("train", "epochs", opts.epochs, 1);
     config = { ...config, train: { ...config.train, epochs } };
   }
   const count =
     opts.seeds === undefined
       ? config.seeds
-      : integerOption("seeds", opts.seeds, 1);
-  const firstSeed = integerOption("first-seed", opts.firstSeed ?? "0", 0);
+      : integerOption("train", "seeds", opts.seeds, 1);
+  const firstSeed = integerOption(
+    "train",
+    "first-seed",
+    opts.firstSeed ?? "0",
+    0,
+  );
   if (opts.resume === true && opts.checkpoint === undefined) {
     throw new ConfigError("mpcl train: --resume needs --checkpoint DIR");
   }

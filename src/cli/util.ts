@@ -2,6 +2,7 @@
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { ConfigError } from "../errors.js";
 
 /** The version field of mpcl's package.json. */
 export function packageVersion(): string {
@@ -28,4 +29,31 @@ export function table(header: string[], rows: (string | number)[][]): string {
       .trimEnd();
   const rule = widths.map((w) => "-".repeat(w)).join("  ");
   return [line(cells[0]), rule, ...cells.slice(1).map(line)].join("\n");
+}
+
+/**
+ * The integer ≥ `min` an option's text gives, or a `ConfigError` naming
+ * the command, the option and the text (`mpcl train: --seeds must be an
+ * integer >= 1, got "x"`); an empty text is an error, not 0.
+ */
+export function integerOption(
+  command: string,
+  name: string,
+  value: string,
+  min: number,
+): number {
+  const x = Number(value);
+  if (value.trim() === "" || !Number.isInteger(x) || x < min) {
+    throw new ConfigError(
+      `mpcl ${command}: --${name} must be an integer >= ${min}, got ` +
+        `${JSON.stringify(value)}`,
+    );
+  }
+  return x;
+}
+
+/** `x` rounded to `digits` decimals (for printing and JSON). */
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
 }
