@@ -16,6 +16,7 @@
  * table, the bar chart and the JSON of experiments/results/.
  */
 
+import { round } from "../src/cli/util.js";
 import {
   type ContrastiveConfig,
   type ContrastiveConfigInput,
@@ -282,12 +283,6 @@ export interface RunMultistageOptions {
   onRun?: (run: MultistageRun, done: readonly MultistageRun[]) => void;
   /** Called after every training epoch. */
   onEpoch?: (event: ContrastiveEpochEvent) => void;
-}
-
-/** Round to `digits` decimals. */
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 /**

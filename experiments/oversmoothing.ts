@@ -16,6 +16,7 @@
  */
 
 import { tf } from "../src/backend.js";
+import { round } from "../src/cli/util.js";
 import { ConfigError, ShapeError } from "../src/errors.js";
 import type { Graph } from "../src/graph/graph.js";
 import { featureShape, SparseFeatures } from "../src/mp/linear.js";
@@ -336,12 +337,6 @@ function lastHiddenEnergy(
     logits.dispose();
     tf.dispose(hidden);
   }
-}
-
-/** Round to `digits` decimals. */
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 /**
