@@ -40,17 +40,33 @@ export interface BackendInfo {
 let initialised: BackendInfo | null = null;
 let nativePackage: string | null = null;
 
-/** Try to load a native TensorFlow package; returns its name or null. */
-async function loadNative(): Promise<string | null> {
+/**
+ * Load the first native TensorFlow package that loads; returns its name
+ * (or null) and, for each package that is installed but would not load
+ * (a GPU build without its CUDA libraries, say), why.
+ */
+async function loadNative(): Promise<{
+  name: string | null;
+  failures: string[];
+}> {
+  const failures: string[] = [];
   for (const name of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
     try {
       await import(name);
-      return name;
-    } catch {
-      // not installed here (its install needs internet access): go on
+      return { name, failures };
+    } catch (err) {
+      // not installed (its install needs internet access): go on quietly;
+      // installed but broken: keep the reason for the error below
+      const code = (err as { code?: string }).code;
+      const missing =
+        (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") &&
+        String((err as Error).message).includes(name);
+      if (!missing) {
+        failures.push(`${name} failed to load: ${(err as Error).message}`);
+      }
     }
   }
-  return null;
+  return { name: null, failures };
 }
 
 /**
@@ -75,11 +91,15 @@ export async function initBackend(
 
   // the native backend registers itself when its package loads
   if (wanted === undefined || wanted === "tensorflow") {
-    nativePackage = await loadNative();
+    const native = await loadNative();
+    nativePackage = native.name;
     if (wanted === "tensorflow" && nativePackage === null) {
       throw new ConfigError(
-        "initBackend: MPCL_BACKEND=tensorflow, but neither " +
-          "@tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed",
+        "initBackend: MPCL_BACKEND=tensorflow, but " +
+          (native.failures.length > 0
+            ? native.failures.join("; ")
+            : "neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node " +
+              "is installed"),
       );
     }
   }

@@ -1,5 +1,7 @@
 // End-to-end tests of the `mpcl` command, run as a user would run it.
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -30,24 +32,42 @@ describe("mpcl command", () => {
     expect(JSON.parse(out.trim()).backend).toBe("cpu");
   });
 
-  it("an unknown MPCL_BACKEND is a clear error, not a stack trace", () => {
-    let stderr = "";
-    let status = 0;
+  /** Exit status and stderr of `mpcl info` under MPCL_BACKEND=`backend`. */
+  function infoUnder(backend: string): { status: number; stderr: string } {
     try {
       execFileSync(process.execPath, [bin, "info"], {
         encoding: "utf8",
-        env: { ...process.env, MPCL_BACKEND: "gpu9000" },
+        env: { ...process.env, MPCL_BACKEND: backend },
         stdio: ["ignore", "pipe", "pipe"],
       });
+      return { status: 0, stderr: "" };
     } catch (err) {
-      const e = err as { status: number; stderr: string };
-      status = e.status;
-      stderr = e.stderr;
+      return err as { status: number; stderr: string };
     }
+  }
+
+  it("an unknown MPCL_BACKEND is a clear error, not a stack trace", () => {
+    const { status, stderr } = infoUnder("gpu9000");
     expect(status).toBe(1);
     expect(stderr).toMatch(/^mpcl: ConfigError: initBackend/);
     expect(stderr).not.toMatch(/\n\s+at /);
   });
+
+  const nativeInstalled = ["tfjs-node-gpu", "tfjs-node"].some((p) =>
+    existsSync(join("node_modules", "@tensorflow", p)),
+  );
+  it.skipIf(nativeInstalled)(
+    "MPCL_BACKEND=tensorflow without a native package says so",
+    () => {
+      const { status, stderr } = infoUnder("tensorflow");
+      expect(status).toBe(1);
+      expect(stderr).toContain(
+        "MPCL_BACKEND=tensorflow, but neither @tensorflow/tfjs-node-gpu " +
+          "nor @tensorflow/tfjs-node is installed",
+      );
+      expect(stderr).not.toMatch(/\n\s+at /);
+    },
+  );
 
   it("demo propagates Cora and smoothing helps the classifier", () => {
     const out = mpcl(["demo"]);
