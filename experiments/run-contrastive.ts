@@ -342,8 +342,9 @@ export function readRow(
   const first = reports.find((r) => r.protocol !== null) ?? reports[0];
   const ran = runs.length > 0;
 
-  // the config file describes the row, and gives the published numbers of
-  // a config not run yet
+  // the config file, where there is one, describes the row and gives its
+  // published numbers (metadata, not results: a correction of them needs
+  // no re-run); the reports do for a config no longer in the folder
   const file = readConfigFile(config);
   return {
     config,
@@ -356,7 +357,7 @@ export function readRow(
     expectedSeeds,
     seedList: details.map((d) => d.seed),
     runs,
-    published: first?.published ?? file.published ?? [],
+    published: file.published ?? first?.published ?? [],
     lossEvery: first?.lossEvery ?? null,
     protocol: first?.protocol ?? null,
     protocolSeed: first?.details[0]?.seed ?? null,
