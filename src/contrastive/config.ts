@@ -40,6 +40,7 @@ import {
   text,
   unit,
 } from "../schema.js";
+import type { DiffusionViewOptions, GraphViewSpec } from "./views/graph.js";
 import type { ImageAugmentationSpec } from "./views/image.js";
 
 // ---------------------------------------------------------------------------
@@ -161,32 +162,19 @@ export interface HeadConfig {
 }
 
 /**
- * One graph view: GRACE's edge dropping and feature masking rates,
- * optionally on MVGRL's diffusion view of the graph (see `graphView`).
+ * One graph view as a config gives it: `graphView`'s spec (GRACE's edge
+ * dropping and feature masking rates, `symmetric` dropping per pair or,
+ * as GRACE's reference code, per directed edge) with the diffusion view
+ * limited to the options a JSON config can name (`diffusionView`: PPR
+ * with α 0.2 and the top 64 entries per column by default, or
+ * `kernel: "heat"` with `t`).
  */
-export interface GraphViewConfig {
-  /** Edge drop rate in [0, 1]. */
-  readonly dropEdge: number;
-  /** Feature column masking rate in [0, 1]. */
-  readonly maskFeatures: number;
-  /**
-   * One draw per unordered pair (true, default for a symmetric graph) or
-   * per directed edge (false, as GRACE's reference code) when dropping.
-   */
-  readonly symmetric?: boolean;
-  /**
-   * Replace the graph by its sparsified diffusion before dropping edges
-   * (`diffusionView`: PPR with α 0.2 and the top 64 entries per column by
-   * default; `kernel: "heat"` with `t` for the heat kernel).
-   */
-  readonly diffusion?: {
-    readonly kernel?: "ppr" | "heat";
-    readonly alpha?: number;
-    readonly t?: number;
-    readonly topK?: number;
-    readonly normalization?: "sym" | "col" | "row" | "none";
-  };
-}
+export type GraphViewConfig = Omit<GraphViewSpec, "diffusion"> & {
+  readonly diffusion?: Pick<
+    DiffusionViewOptions,
+    "kernel" | "alpha" | "t" | "topK" | "normalization"
+  >;
+};
 
 /** The optimizer, the schedule and the step. */
 export interface ContrastiveTrainConfig {
