@@ -44,7 +44,7 @@ import {
   trainNodeClassifier,
 } from "../nn/train.js";
 import { runContrastiveTrain } from "./trainContrastive.js";
-import { integerOption, round, table } from "./util.js";
+import { round, table, trainRunOptions } from "./util.js";
 
 /** The options of `mpcl train`, as commander hands them over. */
 interface TrainOptions {
@@ -130,20 +130,9 @@ async function runTrain(opts: TrainOptions): Promise<void> {
   }
 
   // the config, with command-line overrides
-  let config = loadConfig(opts.config);
-  if (opts.epochs !== undefined) {
-    const epochs = integerOption("train", "epochs", opts.epochs, 1);
-    config = { ...config, train: { ...config.train, epochs } };
-  }
-  const seeds =
-    opts.seeds === undefined
-      ? config.seeds
-      : integerOption("train", "seeds", opts.seeds, 1);
-  const firstSeed = integerOption(
-    "train",
-    "first-seed",
-    opts.firstSeed ?? "0",
-    0,
+  const { config, seeds, firstSeed } = trainRunOptions(
+    loadConfig(opts.config),
+    opts,
   );
 
   await initBackend();

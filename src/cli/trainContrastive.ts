@@ -11,7 +11,7 @@ import { ConfigError } from "../errors.js";
 import type { EvaluationProtocol } from "../eval/protocol.js";
 import { loadDataset } from "../graph/datasets/index.js";
 import { writeTextAtomicSync } from "../report/write.js";
-import { integerOption, round, table } from "./util.js";
+import { round, table, trainRunOptions } from "./util.js";
 
 /** The options of `mpcl train` that a contrastive run reads. */
 export interface ContrastiveTrainOptions {
@@ -77,21 +77,7 @@ export async function runContrastiveTrain(
   loaded: ContrastiveConfig,
   opts: ContrastiveTrainOptions,
 ): Promise<ContrastiveTrainReport> {
-  let config = loaded;
-  if (opts.epochs !== undefined) {
-    const epochs = integerOption("train", "epochs", opts.epochs, 1);
-    config = { ...config, train: { ...config.train, epochs } };
-  }
-  const count =
-    opts.seeds === undefined
-      ? config.seeds
-      : integerOption("train", "seeds", opts.seeds, 1);
-  const firstSeed = integerOption(
-    "train",
-    "first-seed",
-    opts.firstSeed ?? "0",
-    0,
-  );
+  const { config, seeds: count, firstSeed } = trainRunOptions(loaded, opts);
   if (opts.resume === true && opts.checkpoint === undefined) {
     throw new ConfigError("mpcl train: --resume needs --checkpoint DIR");
   }

@@ -57,3 +57,35 @@ export function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
+
+/**
+ * What `mpcl train`'s options make of a config (supervised or
+ * contrastive): the config with `--epochs` applied, the seed count
+ * (`--seeds`, or the config's) and the first seed (`--first-seed`,
+ * default 0).
+ *
+ * @throws ConfigError naming the option for a value that is not an
+ *   integer in range.
+ */
+export function trainRunOptions<
+  C extends { seeds: number; train: { epochs: number } },
+>(
+  config: C,
+  opts: { epochs?: string; seeds?: string; firstSeed?: string },
+): { config: C; seeds: number; firstSeed: number } {
+  const epochs =
+    opts.epochs === undefined
+      ? undefined
+      : integerOption("train", "epochs", opts.epochs, 1);
+  return {
+    config:
+      epochs === undefined
+        ? config
+        : { ...config, train: { ...config.train, epochs } },
+    seeds:
+      opts.seeds === undefined
+        ? config.seeds
+        : integerOption("train", "seeds", opts.seeds, 1),
+    firstSeed: integerOption("train", "first-seed", opts.firstSeed ?? "0", 0),
+  };
+}
